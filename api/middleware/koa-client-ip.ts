@@ -1,0 +1,24 @@
+import net from 'node:net';
+import type { Middleware } from 'koa';
+
+function clean(address: string | undefined): string | undefined {
+  const ip = address?.trim().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  return ip && net.isIP(ip) ? ip : undefined;
+}
+
+/**
+ * Sets ctx.state.clientIp. The socket's address is the truth unless TRUST_PROXY_HOPS
+ * proxies sit in front: then the entry that many hops from the right of
+ * X-Forwarded-For is used, so a client cannot forge its way past a limit.
+ */
+export function clientIp(trustProxyHops: number): Middleware {
+  return async (ctx, next) => {
+    let ip = clean(ctx.req.socket.remoteAddress);
+    if (trustProxyHops > 0) {
+      const forwarded = ctx.get('x-forwarded-for').split(',').filter((part) => part.trim() !== '');
+      ip = clean(forwarded[forwarded.length - trustProxyHops]) ?? ip;
+    }
+    ctx.state.clientIp = ip;
+    return next();
+  };
+}

@@ -1,0 +1,46 @@
+import type { Middleware } from 'koa';
+import { AppError, errorBody, type ErrorCode } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+
+/** Errors thrown by Koa and its helpers (http-errors) that describe the client's fault. */
+const HTTP_ERROR_CODES: Record<number, ErrorCode> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+function toAppError(error: unknown): AppError | undefined {
+  if (error instanceof AppError) return error;
+  const status = (error as { status?: number; expose?: boolean }).status;
+  const code = status === undefined ? undefined : HTTP_ERROR_CODES[status];
+  return code ? new AppError(code) : undefined;
+}
+
+/**
+ * The one place that turns failures into the contract's error body. Expected errors
+ * keep their code; anything else is logged with its stack and answered as 500 internal.
+ * An unmatched route becomes 404 not_found in the same shape.
+ */
+export function errorHandler(log: Logger): Middleware {
+  return async (ctx, next) => {
+    let appError: AppError | undefined;
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) appError = new AppError('not_found');
+    } catch (error) {
+      appError = toAppError(error);
+      if (!appError) {
+        log.error({ err: error }, 'unhandled error');
+        appError = new AppError('internal');
+      }
+    }
+    if (!appError) return;
+    ctx.status = appError.status;
+    ctx.body = errorBody(appError);
+    for (const [name, value] of Object.entries(appError.headers ?? {})) ctx.set(name, value);
+  };
+}

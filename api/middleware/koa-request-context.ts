@@ -1,0 +1,37 @@
+import crypto from 'node:crypto';
+import type { Middleware } from 'koa';
+import { requestContext, type Logger } from '../../shared/logger.js';
+
+const SAFE_REQUEST_ID = /^[\w.-]{1,128}$/;
+/** Probes hit these every few seconds; their access lines go to debug. */
+const QUIET_PATHS = new Set(['/health', '/ready']);
+
+/**
+ * Gives each request an id (a caller's safe x-request-id, else a UUID), echoes it in
+ * the response, puts it on every log line, and writes one access line per request.
+ * The line has the path but never the query string, which may carry a token.
+ */
+export function requestContextMiddleware(log: Logger): Middleware {
+  return async (ctx, next) => {
+    const given = ctx.get('x-request-id');
+    const requestId = SAFE_REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('x-request-id', requestId);
+    const started = process.hrtime.bigint();
+    await requestContext.run({ requestId }, async () => {
+      try {
+        await next();
+      } finally {
+        const line = {
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+          ip: ctx.state.clientIp,
+        };
+        if (QUIET_PATHS.has(ctx.path)) log.debug(line, 'request');
+        else log.info(line, 'request');
+      }
+    });
+  };
+}

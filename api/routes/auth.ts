@@ -1,0 +1,51 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { loginUser } from '../../shared/domain/login-user.js';
+import { registerUser } from '../../shared/domain/register-user.js';
+import type { Services } from '../../shared/services.js';
+import { localeField, optionalText, requiredString, timeZoneField } from '../schemas.js';
+import { validate } from '../validate.js';
+
+/** Lengths here only bound the input; the domain applies the real email and password rules. */
+const registerSchema = z.object({
+  email: requiredString(1024),
+  password: requiredString(4096),
+  display_name: optionalText(100),
+  locale: localeField,
+  time_zone: timeZoneField,
+});
+
+const loginSchema = z.object({
+  email: requiredString(1024),
+  password: requiredString(4096),
+});
+
+/** POST /register (201 {message, user_id}) and POST /login (200 tokens). */
+export function authRoutes(services: Services): Router {
+  return new Router()
+    .post('/register', async (ctx) => {
+      const input = validate(registerSchema, ctx.request.body);
+      const { userId } = await registerUser(services, {
+        email: input.email,
+        password: input.password,
+        displayName: input.display_name,
+        locale: input.locale,
+        timeZone: input.time_zone,
+      });
+      ctx.status = 201;
+      ctx.body = { message: 'success', user_id: userId };
+    })
+    .post('/login', async (ctx) => {
+      const input = validate(loginSchema, ctx.request.body);
+      const issued = await loginUser(services, input, {
+        ip: ctx.state.clientIp,
+        userAgent: ctx.get('user-agent').slice(0, 512) || undefined,
+      });
+      ctx.body = {
+        token: issued.accessToken,
+        token_type: 'Bearer',
+        expires_in: issued.expiresIn,
+        refresh_token: issued.refreshToken,
+      };
+    });
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/** A required string field with contract-stable messages (no echo of the input). */
+export function requiredString(max: number) {
+  return z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+    .min(1, { error: 'is required' })
+    .max(max, { error: `must be at most ${max} characters` });
+}
+
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
+
+export function optionalText(max: number) {
+  return z
+    .string({ error: 'must be a string' })
+    .max(max, { error: `must be at most ${max} characters` })
+    .regex(NO_CONTROL, { error: 'must not contain control characters' })
+    .optional();
+}
+
+function isLocale(value: string): boolean {
+  try {
+    return Intl.getCanonicalLocales(value).length === 1;
+  } catch {
+    return false;
+  }
+}
+
+const TIME_ZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']);
+
+export const localeField = z
+  .string({ error: 'must be a string' })
+  .max(35, { error: 'must be a BCP 47 language tag' })
+  .refine(isLocale, { error: 'must be a BCP 47 language tag' })
+  .optional();
+
+export const timeZoneField = z
+  .string({ error: 'must be a string' })
+  .refine((value) => TIME_ZONES.has(value), { error: 'must be an IANA time zone' })
+  .optional();

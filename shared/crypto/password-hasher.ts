@@ -1,0 +1,64 @@
+import argon2 from 'argon2';
+import { ConcurrencyLimiter, QueueFullError } from '../concurrency-limiter.js';
+import { AppError } from '../errors.js';
+
+export interface HashingOptions {
+  concurrency: number;
+  queueLimit: number;
+  memoryKiB: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/**
+ * argon2id hashing with bounded concurrency. Each hash holds memoryKiB of RAM and a
+ * libuv thread, so at most `concurrency` run at once and a bounded queue waits;
+ * beyond it callers get 503 unavailable with Retry-After instead of exhausting memory.
+ */
+export class PasswordHasher {
+  private readonly limiter: ConcurrencyLimiter;
+  private readonly params: { type: 2; memoryCost: number; timeCost: number; parallelism: number };
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(options: HashingOptions) {
+    this.limiter = new ConcurrencyLimiter(options.concurrency, options.queueLimit);
+    this.params = { type: argon2.argon2id, memoryCost: options.memoryKiB, timeCost: options.timeCost, parallelism: options.parallelism };
+  }
+
+  hash(password: string): Promise<string> {
+    return this.limited(() => argon2.hash(password, this.params));
+  }
+
+  verify(hash: string, password: string): Promise<boolean> {
+    return this.limited(() => argon2.verify(hash, password).catch(() => false));
+  }
+
+  /**
+   * Verifies against a fixed hash with the current parameters, so a login for an
+   * unknown email costs the same time as one with a wrong password.
+   */
+  async verifyDummy(password: string): Promise<void> {
+    this.dummyHash ??= argon2.hash('dummy password for timing equality', this.params);
+    await this.verify(await this.dummyHash, password);
+  }
+
+  /** True when a stored hash was made with other parameters and should be upgraded. */
+  needsRehash(hash: string): boolean {
+    try {
+      return argon2.needsRehash(hash, this.params);
+    } catch {
+      return true;
+    }
+  }
+
+  private async limited<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await this.limiter.run(task);
+    } catch (error) {
+      if (error instanceof QueueFullError) {
+        throw new AppError('unavailable', undefined, undefined, { 'Retry-After': '1' });
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { AppError } from '../errors.js';
+
+const MAX_LENGTH = 254;
+const MAX_LOCAL_LENGTH = 64;
+// A pragmatic subset of RFC 5321: printable local part, dotted domain with a letter TLD.
+const LOCAL_PART = /^[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-]+$/u;
+const DOMAIN = /^(?=.{1,253}$)(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
+
+/** Trims and NFKC-normalises, so fullwidth and other compatibility forms collapse. */
+export function canonicalEmail(raw: string): string {
+  return raw.normalize('NFKC').trim();
+}
+
+/**
+ * The canonical form of an email for storing, or 400 invalid_request naming the field.
+ * Case is kept as given; uniqueness is case-insensitive in the database (citext).
+ */
+export function normalizeEmail(raw: string, field = 'email'): string {
+  const email = canonicalEmail(raw);
+  const invalid = (reason: string) => new AppError('invalid_request', 'The email address is not valid.', { [field]: reason });
+  if (email.length === 0) throw invalid('is required');
+  if (email.length > MAX_LENGTH) throw invalid(`must be at most ${MAX_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s]/u.test(email)) throw invalid('must not contain spaces or control characters');
+  const at = email.lastIndexOf('@');
+  const local = email.slice(0, at);
+  const domain = email.slice(at + 1);
+  if (at < 1 || local.length > MAX_LOCAL_LENGTH || !LOCAL_PART.test(local) || local.startsWith('.') || local.endsWith('.') || local.includes('..')) {
+    throw invalid('must be a valid email address');
+  }
+  if (!DOMAIN.test(domain)) throw invalid('must be a valid email address');
+  return email;
+}

@@ -1,0 +1,48 @@
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as common from '@zxcvbn-ts/language-common';
+import * as english from '@zxcvbn-ts/language-en';
+import { AppError } from '../errors.js';
+
+export interface PasswordRules {
+  minLength: number;
+  maxLength: number;
+  /** zxcvbn score (0-4) a password must reach. */
+  minScore: number;
+}
+
+/**
+ * NIST 800-63B style: length bounds, no composition rules, and a strength estimate
+ * that refuses common passwords and ones built from the user's own email.
+ */
+export class PasswordPolicy {
+  private readonly zxcvbn: ZxcvbnFactory;
+
+  constructor(private readonly rules: PasswordRules) {
+    this.zxcvbn = new ZxcvbnFactory({
+      dictionary: { ...common.dictionary, ...english.dictionary },
+      graphs: common.adjacencyGraphs,
+      translations: english.translations,
+      maxLength: rules.maxLength,
+    });
+  }
+
+  /** NFKC form of a password, the only form that is ever hashed or verified. */
+  static normalize(password: string): string {
+    return password.normalize('NFKC');
+  }
+
+  /** The normalized password, or 400 invalid_request saying what to change. */
+  check(raw: string, email: string, field = 'password'): string {
+    const password = PasswordPolicy.normalize(raw);
+    const length = [...password].length;
+    const invalid = (reason: string) => new AppError('invalid_request', 'The password is not acceptable.', { [field]: reason });
+    if (length < this.rules.minLength) throw invalid(`must be at least ${this.rules.minLength} characters`);
+    if (length > this.rules.maxLength) throw invalid(`must be at most ${this.rules.maxLength} characters`);
+    const local = email.slice(0, email.lastIndexOf('@'));
+    const inputs = [email, local, ...local.split(/[._+-]/).filter((part) => part.length >= 3)];
+    if (password.toLowerCase().includes(email.toLowerCase())) throw invalid('must not contain your email address');
+    const { score } = this.zxcvbn.check(password, inputs);
+    if (score < this.rules.minScore) throw invalid('is too common or too easy to guess');
+    return password;
+  }
+}

@@ -1,0 +1,45 @@
+import { withTransaction } from '../db/pool.js';
+import { insertOutboxEvent } from '../db/queries/outbox.js';
+import { insertUserProfile } from '../db/queries/user-profiles.js';
+import { insertUser } from '../db/queries/users.js';
+import { AppError } from '../errors.js';
+import { createEvent } from '../events.js';
+import type { Services } from '../services.js';
+import { normalizeEmail } from './email-address.js';
+
+export interface Registration {
+  email: string;
+  password: string;
+  displayName?: string | undefined;
+  locale?: string | undefined;
+  timeZone?: string | undefined;
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const pgError = error as { code?: string; constraint?: string };
+  return pgError.code === '23505' && pgError.constraint === constraint;
+}
+
+/**
+ * Creates the user, its profile and the UserRegistered event in one transaction.
+ * A duplicate email, in any case or compatibility form, is 409 email_taken.
+ */
+export async function registerUser(
+  { pool, hasher, passwordPolicy }: Pick<Services, 'pool' | 'hasher' | 'passwordPolicy'>,
+  registration: Registration,
+): Promise<{ userId: string }> {
+  const email = normalizeEmail(registration.email);
+  const password = passwordPolicy.check(registration.password, email);
+  const passwordHash = await hasher.hash(password);
+  try {
+    return await withTransaction(pool, async (tx) => {
+      const user = await insertUser(tx, email, passwordHash);
+      await insertUserProfile(tx, user.id, registration);
+      await insertOutboxEvent(tx, createEvent('UserRegistered', user.id, { locale: registration.locale ?? 'en' }));
+      return { userId: user.id };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error, 'users_email_key')) throw new AppError('email_taken');
+    throw error;
+  }
+}

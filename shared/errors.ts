@@ -1,0 +1,72 @@
+/** The contract's error codes and the HTTP status each one answers with. */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_json: 400,
+  invalid_token: 401,
+  invalid_credentials: 401,
+  unauthorized: 401,
+  account_locked: 403,
+  account_disabled: 403,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  email_taken: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
+  invalid_request: 'The request is not valid.',
+  invalid_json: 'The request body is not valid JSON.',
+  invalid_token: 'The token is invalid or has expired.',
+  invalid_credentials: 'The email or password is incorrect.',
+  unauthorized: 'Authentication is required.',
+  account_locked: 'This account is locked.',
+  account_disabled: 'This account is disabled.',
+  forbidden: 'You are not allowed to do this.',
+  not_found: 'Not found.',
+  method_not_allowed: 'This method is not allowed on this route.',
+  email_taken: 'An account with this email already exists.',
+  payload_too_large: 'The request body is too large.',
+  unsupported_media_type: 'The request body must be JSON (application/json).',
+  rate_limited: 'Too many requests; try again later.',
+  internal: 'Something went wrong on our side.',
+  unavailable: 'The service is busy; try again shortly.',
+};
+
+/** An expected failure: carries its contract code, never a stack trace to the client. */
+export class AppError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string = DEFAULT_MESSAGES[code],
+    readonly fields?: Record<string, string>,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export function assertThat(condition: unknown, error: AppError | (() => AppError)): asserts condition {
+  if (!condition) throw typeof error === 'function' ? error() : error;
+}
+
+/** The contract's error body: nothing per request, so equal failures are byte-equal. */
+export function errorBody(error: AppError) {
+  return {
+    message: 'fail',
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.fields ? { fields: error.fields } : {}),
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import amqp from 'amqplib';
+import type { Services } from '../services.js';
+
+export type CheckState = 'ok' | 'degraded' | 'failed';
+
+export interface Readiness {
+  ready: boolean;
+  checks: { postgres: CheckState; redis: CheckState; rabbitmq: CheckState };
+}
+
+const TIMEOUT_MS = 1_000;
+/** A broker check opens a connection, so its answer is reused for this long. */
+const BROKER_CACHE_MS = 5_000;
+
+function withTimeout<T>(promise: Promise<T>, ms = TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function passes(check: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await withTimeout(check());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Readiness as the contract defines it: only PostgreSQL is required; Redis and
+ * RabbitMQ being away degrades the service (queues, limits) but does not stop the API.
+ */
+export function createReadinessCheck({ pool, redis, config }: Pick<Services, 'pool' | 'redis' | 'config'>) {
+  let broker: { state: CheckState; at: number } = { state: 'degraded', at: 0 };
+
+  async function brokerState(): Promise<CheckState> {
+    if (Date.now() - broker.at < BROKER_CACHE_MS) return broker.state;
+    const ok = await passes(async () => {
+      const connection = await amqp.connect(config.rabbitmqUrl, { timeout: TIMEOUT_MS });
+      await connection.close();
+    });
+    broker = { state: ok ? 'ok' : 'degraded', at: Date.now() };
+    return broker.state;
+  }
+
+  return async function readiness(): Promise<Readiness> {
+    const [postgres, redisOk, rabbitmq] = await Promise.all([
+      passes(() => pool.query('SELECT 1')),
+      passes(() => redis.ping()),
+      brokerState(),
+    ]);
+    return {
+      ready: postgres,
+      checks: { postgres: postgres ? 'ok' : 'failed', redis: redisOk ? 'ok' : 'degraded', rabbitmq },
+    };
+  };
+}

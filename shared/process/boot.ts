@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { loadDotenv } from '../config/dotenv.js';
+import { migrate, MigrationError } from '../db/migrator.js';
+import { redactUrl } from '../db/pool.js';
+import { DatabaseUnavailableError, waitForDatabase } from '../db/wait-for-database.js';
+import { createLogger, type Logger } from '../logger.js';
+import { projectRoot } from '../project-root.js';
+import { createServices, type Services } from '../services.js';
+
+/** A running part of the process (HTTP server, worker set) that can stop gracefully. */
+export interface Component {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export type Starter = (services: Services) => Promise<Component>;
+
+/** Errors whose message says it all: printed without a stack. */
+const EXPECTED = [ConfigError, DatabaseUnavailableError, MigrationError];
+
+function readConfig(): Config {
+  loadDotenv();
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/**
+ * The composition root of every process: config, logger, services, database wait,
+ * migrations, then the given components; SIGTERM/SIGINT stop them in reverse order,
+ * bounded by SHUTDOWN_TIMEOUT_MS, and close the connections.
+ */
+export async function boot(name: string, starters: Starter[]): Promise<void> {
+  const config = readConfig();
+  const log = createLogger(config.logLevel, name);
+  process.on('unhandledRejection', (reason) => {
+    log.fatal({ err: reason }, 'unhandled promise rejection');
+    process.exit(1);
+  });
+  if (config.usingDevSecret) log.warn('APP_SECRET is not set: using the fixed development secret. Never do this in production.');
+
+  const services = createServices(config, log);
+  const components: Component[] = [];
+  let stopping = false;
+
+  async function shutdown(signal: string): Promise<void> {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      log.error({ timeout_ms: config.shutdownTimeoutMs }, 'graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    for (const component of components.reverse()) {
+      await component.stop().catch((error: unknown) => log.error({ err: error, component: component.name }, 'stop failed'));
+    }
+    await services.close();
+    log.info('stopped');
+    process.exit(0);
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    log.info({ database: redactUrl(config.database.url) }, 'connecting to PostgreSQL');
+    await waitForDatabase(services.pool, config.database.url, config.database.connectTimeoutMs, log);
+    if (config.migrateOnStart) await migrate(services.pool, path.join(projectRoot(), 'migrations'), log);
+    await services.init();
+    for (const start of starters) components.push(await start(services));
+  } catch (error) {
+    if (EXPECTED.some((type) => error instanceof type)) log.fatal((error as Error).message);
+    else log.fatal({ err: error }, 'start failed');
+    await services.close().catch(() => undefined);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,26 @@
+import { startTestApp, type TestApp } from './test-app.js';
+import { createMigratedDatabase, dropDatabase } from './test-database.js';
+
+/**
+ * Root hooks: one migrated database and one in-process API for the whole run,
+ * dropped afterwards. Suites reach them through testApp().
+ */
+let database: string | undefined;
+let app: TestApp | undefined;
+
+export function testApp(): TestApp {
+  if (!app) throw new Error('the test app is not running (test/support/hooks.ts)');
+  return app;
+}
+
+before(async function () {
+  this.timeout(60_000);
+  database = await createMigratedDatabase();
+  app = await startTestApp(database);
+});
+
+after(async function () {
+  this.timeout(60_000);
+  await app?.close();
+  if (database) await dropDatabase(database);
+});

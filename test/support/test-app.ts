@@ -1,0 +1,47 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../api/app.js';
+import { loadConfig, type Config } from '../../shared/config/config.js';
+import { createLogger } from '../../shared/logger.js';
+import { createServices, type Services } from '../../shared/services.js';
+import { databaseUrlFor } from './test-database.js';
+
+export interface TestApp {
+  url: string;
+  services: Services;
+  close(): Promise<void>;
+}
+
+/** The test environment: the real services of this machine, quiet logs, cheap-but-real argon2. */
+export function testEnv(database: string, overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrlFor(database),
+    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    RABBITMQ_URL: process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/',
+    APP_SECRET: 'test-secret-that-is-long-enough-for-production-use',
+    PUBLIC_URL: 'http://localhost:8001',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PORT: '0',
+    ...overrides,
+  };
+}
+
+/** Builds the same graph as the web process, on its own database, listening on a free port. */
+export async function startTestApp(database: string, overrides: NodeJS.ProcessEnv = {}): Promise<TestApp> {
+  const config: Config = loadConfig(testEnv(database, overrides));
+  const services = createServices(config, createLogger(config.logLevel));
+  await services.init();
+  const server = http.createServer(createApp(services).callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    services,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.close();
+    },
+  };
+}
