@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+NPM ?= npm
+COMPOSE ?= docker compose
+
+.PHONY: run test install build migrate bench services compose-up compose-down compose-logs clean
+
+## run: install what is missing, build, create the database if allowed, migrate, start every role on PORT (8001)
+run: build services
+	$(NPM) run db:setup
+	$(NPM) start
+
+## test: install what is missing, type-check, and run the whole suite against the local services
+test: install services
+	$(NPM) run typecheck
+	$(NPM) test
+
+## install: npm ci when package-lock.json or package.json changed since the last install
+install: node_modules/.install-stamp
+
+node_modules/.install-stamp: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+build: install
+	$(NPM) run build
+
+migrate: build
+	$(NPM) run migrate
+
+bench: install services
+	$(NPM) run bench
+
+## services: make sure PostgreSQL, Redis and RabbitMQ answer; start them with compose when Docker is there
+services:
+	@scripts/ensure-services.sh
+
+compose-up:
+	$(COMPOSE) up -d --wait
+
+compose-down:
+	$(COMPOSE) down
+
+compose-logs:
+	$(COMPOSE) logs -f --tail=200
+
+clean:
+	rm -rf dist node_modules/.install-stamp
