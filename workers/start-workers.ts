@@ -1,12 +1,44 @@
+import { Redis } from 'ioredis';
+import type { WorkerRole } from '../shared/config/config.js';
 import type { Component } from '../shared/process/boot.js';
+import { closeQueues, createQueues } from '../shared/queues/queues.js';
 import type { Services } from '../shared/services.js';
+import { checkRedisEviction } from './check-redis-eviction.js';
+import type { WorkerDeps } from './worker-deps.js';
 
-/**
- * Starts the worker roles named by WORKER_QUEUES. The roles themselves (relay, email,
- * audit, anomaly, maintenance) arrive with the worker-platform issue; until then this
- * process entry only reports which roles it was asked for.
- */
-export async function startWorkers({ config, log }: Services): Promise<Component> {
-  log.info({ roles: config.workerQueues }, 'worker roles requested; no role is implemented yet');
-  return { name: 'workers', stop: async () => undefined };
+type RoleStarter = (deps: WorkerDeps) => Promise<Component>;
+
+/** Each worker role and how it starts; WORKER_QUEUES picks which run in this process. */
+const ROLES: Partial<Record<WorkerRole, RoleStarter>> = {
+};
+
+/** Starts the worker roles named by WORKER_QUEUES; stop() closes them in reverse order. */
+export async function startWorkers(services: Services): Promise<Component> {
+  const { config, log } = services;
+  const workerRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
+  workerRedis.on('error', () => undefined);
+  await workerRedis.connect().catch((error: Error) => log.warn({ reason: error.message }, 'Redis is not reachable yet; workers will wait for it'));
+  if (workerRedis.status === 'ready') await checkRedisEviction(workerRedis, log);
+  const queues = createQueues(workerRedis, config.queuePrefix);
+  const deps: WorkerDeps = { ...services, workerRedis, queues };
+
+  const started: Component[] = [];
+  for (const role of config.workerQueues) {
+    const start = ROLES[role];
+    if (!start) {
+      log.warn({ role }, 'worker role is not implemented yet');
+      continue;
+    }
+    started.push(await start(deps));
+    log.info({ role }, 'worker role started');
+  }
+
+  return {
+    name: 'workers',
+    async stop() {
+      for (const component of started.reverse()) await component.stop();
+      await closeQueues(queues);
+      workerRedis.disconnect();
+    },
+  };
 }

@@ -1,0 +1,57 @@
+import type { JobName, JobPayloads } from '../../queues/jobs.js';
+import type { Queryable } from '../pool.js';
+
+export interface Reaction<N extends JobName = JobName> {
+  event_id: string;
+  job_name: N;
+  payload: JobPayloads[N];
+}
+
+/** Records reactions owed (idempotent); returns those that were new. */
+export async function insertReactions(db: Queryable, reactions: Reaction[]): Promise<Reaction[]> {
+  if (reactions.length === 0) return [];
+  const { rows } = await db.query<Reaction>(
+    `INSERT INTO reactions (event_id, job_name, payload)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])
+     ON CONFLICT DO NOTHING
+     RETURNING event_id, job_name, payload`,
+    [reactions.map((r) => r.event_id), reactions.map((r) => r.job_name), reactions.map((r) => JSON.stringify(r.payload))],
+  );
+  return rows;
+}
+
+export async function markReactionsEnqueued(db: Queryable, reactions: Array<Pick<Reaction, 'event_id' | 'job_name'>>): Promise<void> {
+  if (reactions.length === 0) return;
+  await db.query(
+    `UPDATE reactions r SET enqueued_at = now()
+       FROM unnest($1::uuid[], $2::text[]) AS t(event_id, job_name)
+      WHERE r.event_id = t.event_id AND r.job_name = t.job_name`,
+    [reactions.map((r) => r.event_id), reactions.map((r) => r.job_name)],
+  );
+}
+
+/** Reactions not completed and not enqueued within timeoutSeconds (or never enqueued). */
+export async function findOverdueReactions(db: Queryable, timeoutSeconds: number, limit: number): Promise<Reaction[]> {
+  const { rows } = await db.query<Reaction>(
+    `SELECT event_id, job_name, payload FROM reactions
+      WHERE completed_at IS NULL
+        AND (enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => $1))
+      ORDER BY enqueued_at NULLS FIRST
+      LIMIT $2`,
+    [timeoutSeconds, limit],
+  );
+  return rows;
+}
+
+/** Locks one reaction row for its worker; returns whether it is already completed (undefined: unknown). */
+export async function lockReaction(db: Queryable, eventId: string, jobName: JobName): Promise<{ completed: boolean } | undefined> {
+  const { rows } = await db.query<{ completed_at: Date | null }>(
+    'SELECT completed_at FROM reactions WHERE event_id = $1 AND job_name = $2 FOR UPDATE',
+    [eventId, jobName],
+  );
+  return rows[0] && { completed: rows[0].completed_at !== null };
+}
+
+export async function completeReaction(db: Queryable, eventId: string, jobName: JobName): Promise<void> {
+  await db.query('UPDATE reactions SET completed_at = now() WHERE event_id = $1 AND job_name = $2', [eventId, jobName]);
+}
