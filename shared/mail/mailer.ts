@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logger.js';
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface Mailer {
+  send(mail: Mail): Promise<void>;
+  close(): void;
+}
+
+/** Where mail goes without SMTP_URL: one .eml file per message, for development. */
+export function mailFolder(cwd = process.cwd()): string {
+  return path.resolve(process.env.MAIL_DIR ?? path.join(cwd, 'mail-out'));
+}
+
+/**
+ * Sends mail through SMTP_URL with a pooled nodemailer transport; without SMTP_URL it
+ * writes each message as an .eml file to a folder whose path is logged at start.
+ */
+export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom'>, log: Logger): Mailer {
+  if (config.smtpUrl) {
+    const transport: Transporter = nodemailer.createTransport({ url: config.smtpUrl, pool: true, maxConnections: 5 });
+    return {
+      async send(mail) {
+        await transport.sendMail({ from: config.mailFrom, ...mail });
+      },
+      close: () => transport.close(),
+    };
+  }
+
+  const folder = mailFolder();
+  fs.mkdirSync(folder, { recursive: true });
+  log.warn({ folder }, `SMTP_URL is not set: mail is written as .eml files to ${folder}`);
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    async send(mail) {
+      const info = await transport.sendMail({ from: config.mailFrom, ...mail });
+      const file = path.join(folder, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`);
+      await fs.promises.writeFile(file, info.message as Buffer);
+    },
+    close: () => transport.close(),
+  };
+}
