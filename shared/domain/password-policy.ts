@@ -22,7 +22,12 @@ export class PasswordPolicy {
       dictionary: { ...common.dictionary, ...english.dictionary },
       graphs: common.adjacencyGraphs,
       translations: english.translations,
-      maxLength: rules.maxLength,
+      // The estimate is synchronous and grows steeply with length and l33t candidates: a
+      // 256-character random password blocked the event loop for seconds. Judging the
+      // first 100 characters with few l33t substitutions keeps it to tens of milliseconds;
+      // a prefix that strong makes the whole password strong.
+      maxLength: Math.min(rules.maxLength, 100),
+      l33tMaxSubstitutions: 4,
     });
   }
 

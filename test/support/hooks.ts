@@ -13,6 +13,12 @@ export function testApp(): TestApp {
   return app;
 }
 
+/** The name of this run's migrated database, for suites that start another app on it. */
+export function testDatabase(): string {
+  if (!database) throw new Error('the test database does not exist yet (test/support/hooks.ts)');
+  return database;
+}
+
 before(async function () {
   this.timeout(60_000);
   database = await createMigratedDatabase();
