@@ -1,0 +1,28 @@
+import { closedLoop, type ClosedLoopResult } from './load.js';
+import { freePort, runJson, startServer, withCpu, ROOT, type ServerProcess } from './processes.js';
+
+export interface Argon2Baseline {
+  concurrency: number;
+  /** Median time of one argon2.verify, alone. */
+  single_ms: number;
+  /** Verifications per second, `concurrency` at once. */
+  per_second: number;
+}
+
+/**
+ * Raw argon2 verification in a process of its own (bench/baselines/argon2-verify.ts):
+ * same parameters and HASH_CONCURRENCY as the app reads from `env`, for `seconds`.
+ */
+export function rawArgon2(seconds: number, env: Record<string, string>): Promise<Argon2Baseline> {
+  return runJson<Argon2Baseline>('bench/baselines/argon2-verify.js', [String(seconds)], env);
+}
+
+/** A bare Koa app answering GET /health's JSON, in a process of its own, kept for the whole run. */
+export async function startBareKoa(): Promise<ServerProcess> {
+  return startServer('bare-koa', 'bench/baselines/bare-koa.js', { PORT: String(await freePort()) }, ROOT);
+}
+
+/** Closed-loop GET /health against a server, with the server's CPU use meanwhile. */
+export function healthLoad(server: ServerProcess, connections: number, seconds: number): Promise<ClosedLoopResult & { server_cpu_cores: number }> {
+  return withCpu(server.pid, () => closedLoop(server.url, [{ method: 'GET', path: '/health' }], connections, seconds));
+}

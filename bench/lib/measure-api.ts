@@ -1,0 +1,96 @@
+import { rawArgon2, healthLoad, type Argon2Baseline } from './baselines.js';
+import { closedLoop, fixedRate, type ClosedLoopResult, type FixedRateResult, type Request } from './load.js';
+import { readMemory, sampleRss, withCpu, type ServerProcess } from './processes.js';
+import { SETTINGS } from './settings.js';
+
+export interface BenchUser {
+  email: string;
+  password: string;
+}
+
+type WithCpu<T> = T & { server_cpu_cores: number };
+
+export interface ApiMeasurements {
+  /** Figure 1's rounds: raw argon2 in its own process, then logins against the API. */
+  loginRounds: Array<{ raw: Argon2Baseline; login: WithCpu<ClosedLoopResult> }>;
+  /** Figure 2's rounds: the bare Koa app, then the API, same load. */
+  healthRounds: Array<{ bare: WithCpu<ClosedLoopResult>; api: WithCpu<ClosedLoopResult> }>;
+  loginAtLoad: FixedRateResult;
+  healthUnderLogins: FixedRateResult & { logins_per_second: number };
+  flood: { rss_before_mib: number; peak_rss_mib: number; vm_hwm_mib: number; statuses: Record<string, number> };
+}
+
+export function loginRequests(users: BenchUser[]): Request[] {
+  return users.map((user) => ({ method: 'POST', path: '/login', body: JSON.stringify(user) }));
+}
+
+const HEALTH: Request[] = [{ method: 'GET', path: '/health' }];
+const MiB = (kib: number) => kib / 1024;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The five figures' measurements for one running API process, in order. `bare` is the
+ * bare Koa baseline (running, idle otherwise); `env` is what the raw argon2 baseline reads.
+ */
+export async function measureApi(
+  server: ServerProcess,
+  bare: ServerProcess,
+  users: BenchUser[],
+  env: Record<string, string>,
+  progress: (line: string) => void,
+): Promise<ApiMeasurements> {
+  const { url, pid, name } = server;
+  const logins = loginRequests(users);
+  const { connections, rounds } = SETTINGS;
+
+  progress(`${name}: warm-up, logins and GET /health (API and bare Koa), 3 s each`);
+  await closedLoop(url, logins, connections, 3);
+  await closedLoop(url, HEALTH, connections, 3);
+  await closedLoop(bare.url, HEALTH, connections, 3);
+
+  const loginRounds: ApiMeasurements['loginRounds'] = [];
+  for (let round = 1; round <= rounds; round++) {
+    progress(`${name}: login round ${round}/${rounds}: raw argon2 ${SETTINGS.loginRoundSeconds} s, then logins ${SETTINGS.loginRoundSeconds} s, ${connections} connections`);
+    const raw = await rawArgon2(SETTINGS.loginRoundSeconds, env);
+    const login = await withCpu(pid, () => closedLoop(url, logins, connections, SETTINGS.loginRoundSeconds));
+    loginRounds.push({ raw, login });
+    progress(`  raw ${raw.per_second.toFixed(1)} verifications/s (one verify ${raw.single_ms.toFixed(1)} ms); API ${login.ok_per_second.toFixed(1)} logins/s, statuses ${JSON.stringify(login.statuses)}`);
+    await pause(1_000); // workers (all-in-one) finish this round's events before the next baseline
+  }
+
+  const healthRounds: ApiMeasurements['healthRounds'] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const bareResult = await healthLoad(bare, connections, SETTINGS.healthRoundSeconds);
+    const api = await healthLoad(server, connections, SETTINGS.healthRoundSeconds);
+    healthRounds.push({ bare: bareResult, api });
+    progress(
+      `${name}: GET /health round ${round}/${rounds}, ${connections} connections, ${SETTINGS.healthRoundSeconds} s each: bare Koa ${bareResult.ok_per_second.toFixed(0)}/s (CPU ${bareResult.server_cpu_cores.toFixed(2)}), API ${api.ok_per_second.toFixed(0)}/s (CPU ${api.server_cpu_cores.toFixed(2)})`,
+    );
+  }
+
+  const peak = loginRounds.reduce((sum, r) => sum + r.login.ok_per_second, 0) / loginRounds.length;
+  const rate = Math.max(1, Math.round(peak * SETTINGS.latencyLoad));
+  progress(`${name}: login latency at a fixed ${rate}/s (${SETTINGS.latencyLoad * 100} % of its peak), ${SETTINGS.latencySeconds} s`);
+  const loginAtLoad = await fixedRate(url, logins, rate, SETTINGS.latencySeconds);
+  progress(`  p50 ${loginAtLoad.p50_ms.toFixed(1)} ms, p99 ${loginAtLoad.p99_ms.toFixed(1)} ms over ${loginAtLoad.samples} logins, statuses ${JSON.stringify(loginAtLoad.statuses)}`);
+
+  progress(`${name}: GET /health at ${SETTINGS.healthUnderLoadRate}/s while ${connections} connections of logins saturate the CPU, ${SETTINGS.healthUnderLoadSeconds} s`);
+  const [saturating, healthProbe] = await Promise.all([
+    closedLoop(url, logins, connections, SETTINGS.healthUnderLoadSeconds + 2),
+    fixedRate(url, HEALTH, SETTINGS.healthUnderLoadRate, SETTINGS.healthUnderLoadSeconds, 8),
+  ]);
+  const healthUnderLogins = { ...healthProbe, logins_per_second: saturating.ok_per_second };
+  progress(
+    `  health p50 ${healthProbe.p50_ms.toFixed(2)} ms, p99 ${healthProbe.p99_ms.toFixed(2)} ms (max ${healthProbe.max_ms.toFixed(1)} ms; the generator itself sent late by up to ${healthProbe.send_late_p99_ms.toFixed(2)} ms at p99) while ${saturating.ok_per_second.toFixed(1)} logins/s`,
+  );
+
+  progress(`${name}: login flood, ${SETTINGS.floodConnections} connections, ${SETTINGS.floodSeconds} s, sampling RSS`);
+  const before = readMemory(pid);
+  const sampler = sampleRss(pid);
+  const floodResult = await closedLoop(url, logins, SETTINGS.floodConnections, SETTINGS.floodSeconds);
+  const peakRss = sampler.stop();
+  const flood = { rss_before_mib: MiB(before.rssKiB), peak_rss_mib: MiB(peakRss), vm_hwm_mib: MiB(readMemory(pid).hwmKiB), statuses: floodResult.statuses };
+  progress(`  RSS ${flood.rss_before_mib.toFixed(0)} MiB before, peak ${flood.peak_rss_mib.toFixed(0)} MiB (VmHWM ${flood.vm_hwm_mib.toFixed(0)} MiB), statuses ${JSON.stringify(flood.statuses)}`);
+
+  return { loginRounds, healthRounds, loginAtLoad, healthUnderLogins, flood };
+}

@@ -1,0 +1,169 @@
+/**
+ * `npm run bench`: the API's performance against its own limits, measured side by side in
+ * one run on this machine (2 shared cores, so only ratios taken minutes apart mean much).
+ *
+ * It compiles the app and two baselines (bench/tsconfig.json -> bench/results/build), creates
+ * a RabbitMQ vhost and a Redis prefix for the workers and, for each API process, a fresh
+ * throwaway database with a few registered users (so the all-in-one process does not start
+ * on the web role's backlog of unpublished events); then it measures each side as its own
+ * plain `node` process: the web role (api/main.js), then the all-in-one process
+ * (bin/start.js). The throughput ratios alternate baseline and API in 3 short rounds,
+ * seconds apart, and take the median of the rounds' ratios, because the machine's speed
+ * drifts by 10-20 % within a minute. Everything the run created is removed at the end,
+ * also on failure or Ctrl-C. About 4 minutes.
+ *
+ * The API runs with NODE_ENV=production, a 48-character APP_SECRET, RATE_LIMIT_SCALE=1000,
+ * LOG_LEVEL=info (BENCH_LOG_LEVEL to change) with its output in bench/results/<process>.log,
+ * HASH_CONCURRENCY and the argon2 parameters at their defaults (argon2id m=19456 t=2 p=1,
+ * one hash per core) unless set in the environment, which every side then reads alike.
+ * autocannon (closed loop) and an open-loop fixed-rate generator run in this process.
+ *
+ * The figures:
+ * 1. Logins/s (right password, 16 connections, 6 s a round) ÷ verifications/s of raw
+ *    argon2.verify with the same parameters and HASH_CONCURRENCY loops at once, in a process
+ *    of its own run just before: how much of the hashing limit the API keeps. Target >= 0.93.
+ * 2. GET /health responses/s ÷ those of a bare Koa app (its own process) answering the same
+ *    JSON, same generator and 16 connections, 4 s each a round: the cost of the middleware
+ *    stack on the cheapest route. Target >= 0.9.
+ * 3. Login p99 latency at a fixed rate of 80 % of the process's own peak from figure 1
+ *    (evenly spaced requests, latency counted from each one's due time) ÷ the median time
+ *    of one argon2.verify alone (measured by the raw argon2 runs). Target <= 2.
+ * 4. GET /health p99 latency at 100 requests/s (fixed rate) while 16 connections of logins
+ *    saturate the CPU: liveness probes stay fast under hashing load. Target <= 10 ms.
+ * 5. Peak RSS (VmHWM) of the API process under a 200-connection login flood for 10 s, with
+ *    how many requests were refused with 503 (bounded hashing queue). Reported, no target.
+ *
+ * The table is printed and written as JSON to bench/results/latest.json.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { queuePrefix } from '../shared/queues/queues.js';
+import { createVhost } from '../test/support/relay-harness.js';
+import { createMigratedDatabase, databaseUrlFor, dropDatabase } from '../test/support/test-database.js';
+import { startBareKoa } from './lib/baselines.js';
+import { measureApi, type ApiMeasurements, type BenchUser } from './lib/measure-api.js';
+import { build, freePort, startServer, RESULTS } from './lib/processes.js';
+import { figures, formatTable } from './lib/report.js';
+import { SETTINGS } from './lib/settings.js';
+
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
+/** Settings every side reads alike, when set for the run. */
+const SHARED_ENV = Object.fromEntries(
+  Object.entries(process.env).filter((entry): entry is [string, string] => /^(HASH_|ARGON2_|UV_THREADPOOL_SIZE$|PG_POOL_MAX$)/.test(entry[0])),
+);
+
+const startedAt = Date.now();
+function progress(line: string): void {
+  console.log(`[${String(Math.round((Date.now() - startedAt) / 1000)).padStart(4)} s] ${line}`);
+}
+
+/** Undone in reverse order at the end, on failure, and on SIGINT/SIGTERM. */
+const cleanups: Array<() => Promise<unknown>> = [];
+async function cleanUp(): Promise<void> {
+  for (const step of cleanups.splice(0).reverse()) await step().catch((error: Error) => console.error(`cleanup: ${error.message}`));
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`${signal}: cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+async function register(url: string, count: number): Promise<BenchUser[]> {
+  const users = Array.from({ length: count }, (_, i) => ({
+    email: `bench-${i}-${crypto.randomBytes(4).toString('hex')}@example.com`,
+    password: `Bench-${crypto.randomBytes(12).toString('base64url')}`,
+  }));
+  for (const user of users) {
+    const response = await fetch(`${url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(user) });
+    if (response.status !== 201) throw new Error(`register failed: ${response.status} ${await response.text()}`);
+  }
+  return users;
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  progress(`${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  progress('compiling the app and the baselines into bench/results/build');
+  await build();
+
+  const vhost = await createVhost('us_bench');
+  cleanups.push(() => vhost.remove());
+  const prefix = `bench-${crypto.randomBytes(4).toString('hex')}`;
+  cleanups.push(async () => {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'us-bench-'));
+  cleanups.push(async () => fs.rmSync(workDir, { recursive: true, force: true }));
+  progress(`RabbitMQ vhost ${vhost.name}, queue prefix ${prefix}; API LOG_LEVEL=${LOG_LEVEL}, output to bench/results/<process>.log`);
+  const bare = await startBareKoa();
+  cleanups.push(() => bare.stop());
+
+  // One secret for the run: the signing keys the first process stores are encrypted under it.
+  const appSecret = crypto.randomBytes(36).toString('base64url');
+  const apiEnv = async (database: string): Promise<Record<string, string>> => {
+    const port = String(await freePort());
+    return {
+      ...SHARED_ENV,
+      NODE_ENV: 'production',
+      APP_SECRET: appSecret,
+      DATABASE_URL: databaseUrlFor(database),
+      REDIS_URL,
+      RABBITMQ_URL: vhost.url,
+      QUEUE_PREFIX: prefix,
+      PORT: port,
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      MAIL_DIR: path.join(workDir, 'mail-out'),
+      LOG_LEVEL,
+      RATE_LIMIT_SCALE: '1000',
+    };
+  };
+  /** Measures one API process (against the bare Koa baseline) on a fresh database with registered users; stops it and drops the database, also on failure. */
+  async function measureProcess(name: string, script: string): Promise<ApiMeasurements> {
+    const database = await createMigratedDatabase();
+    cleanups.push(() => dropDatabase(database));
+    progress(`${name}: starting node ${script} on throwaway database ${database}`);
+    const server = await startServer(name, script, await apiEnv(database), workDir);
+    cleanups.push(() => server.stop());
+    try {
+      progress(`${name}: registering ${SETTINGS.users} users`);
+      return await measureApi(server, bare, await register(server.url, SETTINGS.users), SHARED_ENV, progress);
+    } finally {
+      await server.stop();
+      await dropDatabase(database);
+    }
+  }
+
+  const web = await measureProcess('web', 'api/main.js');
+  const allInOne = await measureProcess('all-in-one', 'bin/start.js');
+  await bare.stop();
+
+  const names = ['web', 'all-in-one'];
+  const table = figures([
+    { name: 'web', api: web },
+    { name: 'all-in-one', api: allInOne },
+  ]);
+  const report = {
+    finished_at: new Date().toISOString(),
+    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version },
+    settings: { ...SETTINGS, log_level: LOG_LEVEL, shared_env: SHARED_ENV },
+    figures: table,
+    measurements: { web, 'all-in-one': allInOne },
+  };
+  fs.writeFileSync(path.join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\n${formatTable(table, names)}\n`);
+  progress('written to bench/results/latest.json');
+}
+
+try {
+  await main();
+} finally {
+  await cleanUp();
+}
