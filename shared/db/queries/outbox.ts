@@ -1,4 +1,5 @@
-import type { DomainEvent } from '../../events.js';
+import type { DomainEvent, EventType } from '../../events.js';
+import type pg from 'pg';
 import type { Queryable } from '../pool.js';
 
 /** Writes an event in the caller's transaction, beside the change it describes. */
@@ -8,4 +9,178 @@ export async function insertOutboxEvent(db: Queryable, event: DomainEvent): Prom
      VALUES ($1, $2, $3, $4, $5, $6)`,
     [event.event_id, event.user_id, 'user.events', event.type, JSON.stringify(event), event.occurred_at],
   );
+}
+
+/** Deletes up to `limit` rows published more than `days` ago (never an unpublished one); returns how many. */
+export async function deletePublishedOutboxOlderThan(db: Queryable, days: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM outbox WHERE id IN (
+       SELECT id FROM outbox WHERE published_at < now() - make_interval(days => $1)
+        LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [days, limit],
+  );
+  return rowCount ?? 0;
+}
+
+/** A row the relay claimed: `body` is the stored event JSON, published as it is. */
+export interface ClaimedOutboxRow {
+  id: string;
+  event_id: string;
+  topic: string;
+  type: string;
+  body: string;
+  created_at: Date;
+}
+
+/** A failed publish: `counts` when the failure belongs to the row (a nack, a missing exchange) rather than to the broker being away. */
+export interface OutboxFailure {
+  id: string;
+  error: string;
+  counts: boolean;
+}
+
+export interface OutboxFailureState {
+  id: string;
+  event_id: string;
+  type: string;
+  attempts: number;
+  last_error: string | null;
+  failed_at: Date | null;
+}
+
+/** The relay's claim also runs on its leader-lock connection, a plain pg.Client. */
+type RelayDb = Queryable | pg.Client;
+
+/**
+ * Claims up to `limit` unpublished, not set-aside, unleased rows in id order and leases
+ * them for `leaseSeconds`: one statement, so one short transaction. SKIP LOCKED keeps it
+ * from waiting on a row another transaction holds.
+ */
+export async function claimOutboxBatch(db: RelayDb, limit: number, leaseSeconds: number): Promise<ClaimedOutboxRow[]> {
+  const { rows } = await db.query<ClaimedOutboxRow>(
+    `WITH claimed AS (
+       UPDATE outbox o SET locked_until = now() + make_interval(secs => $2)
+         FROM (SELECT id FROM outbox
+                WHERE published_at IS NULL AND failed_at IS NULL
+                  AND (locked_until IS NULL OR locked_until < now())
+                ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) c
+        WHERE o.id = c.id
+        RETURNING o.id, o.event_id, o.topic, o.type, o.payload::text AS body, o.created_at)
+     SELECT * FROM claimed ORDER BY id`,
+    [limit, leaseSeconds],
+  );
+  return rows;
+}
+
+/**
+ * Marks confirmed rows published and, in the same statement, records the reactions each
+ * newly published event owes (`jobsByType`: event type -> job names), each carrying the
+ * stored event as its payload. A row already marked stays as it was and adds nothing.
+ * Returns the reactions recorded.
+ */
+export async function markOutboxPublished(
+  db: Queryable,
+  ids: string[],
+  jobsByType: Array<{ type: string; job_name: string }>,
+): Promise<Array<{ event_id: string; job_name: string }>> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<{ event_id: string; job_name: string }>(
+    `WITH published AS (
+       UPDATE outbox SET published_at = now(), locked_until = NULL
+        WHERE id = ANY($1::bigint[]) AND published_at IS NULL
+        RETURNING event_id, type, payload)
+     INSERT INTO reactions (event_id, job_name, payload)
+     SELECT p.event_id, j.job_name, p.payload
+       FROM published p JOIN unnest($2::text[], $3::text[]) AS j(type, job_name) ON j.type = p.type
+     ON CONFLICT DO NOTHING
+     RETURNING event_id, job_name`,
+    [ids, jobsByType.map((j) => j.type), jobsByType.map((j) => j.job_name)],
+  );
+  return rows;
+}
+
+/**
+ * Records failed publishes. A counted failure adds an attempt and backs the row off
+ * (2^attempts seconds, at most a minute); at `maxAttempts` the row is set aside
+ * (failed_at) until replayed. An uncounted one only frees the row for the next claim.
+ * Returns the rows' new state.
+ */
+export async function recordOutboxFailures(db: Queryable, failures: OutboxFailure[], maxAttempts: number): Promise<OutboxFailureState[]> {
+  if (failures.length === 0) return [];
+  const { rows } = await db.query<OutboxFailureState>(
+    `UPDATE outbox o
+        SET attempts = o.attempts + f.counts::int,
+            last_error = f.error,
+            failed_at = CASE WHEN o.attempts + f.counts::int >= $4 THEN now() END,
+            locked_until = CASE WHEN f.counts THEN now() + make_interval(secs => least(60, 2 ^ o.attempts)) END
+       FROM unnest($1::bigint[], $2::text[], $3::boolean[]) AS f(id, error, counts)
+      WHERE o.id = f.id AND o.published_at IS NULL
+      RETURNING o.id, o.event_id, o.type, o.attempts, o.last_error, o.failed_at`,
+    [failures.map((f) => f.id), failures.map((f) => f.error), failures.map((f) => f.counts), maxAttempts],
+  );
+  return rows;
+}
+
+/** Frees leased rows that were claimed but not published (a stop between claim and publish). */
+export async function releaseOutboxRows(db: Queryable, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query('UPDATE outbox SET locked_until = NULL WHERE id = ANY($1::bigint[]) AND published_at IS NULL', [ids]);
+}
+
+/**
+ * Frees every lease: a new leader runs it, since only an earlier leader can hold one and
+ * its rows would otherwise wait for the lease to lapse. Returns how many were freed.
+ */
+export async function releaseAllOutboxLeases(db: RelayDb): Promise<number> {
+  const { rowCount } = await db.query(
+    'UPDATE outbox SET locked_until = NULL WHERE published_at IS NULL AND failed_at IS NULL AND locked_until IS NOT NULL',
+  );
+  return rowCount ?? 0;
+}
+
+export interface OutboxEventState {
+  id: string;
+  event_id: string;
+  type: string;
+  created_at: Date;
+  published_at: Date | null;
+  failed_at: Date | null;
+  attempts: number;
+  last_error: string | null;
+}
+
+const STATE_COLUMNS = 'id, event_id, type, created_at, published_at, failed_at, attempts, last_error';
+
+export async function findOutboxEventByEventId(db: Queryable, eventId: string): Promise<OutboxEventState | undefined> {
+  const { rows } = await db.query<OutboxEventState>(`SELECT ${STATE_COLUMNS} FROM outbox WHERE event_id = $1 FOR UPDATE`, [eventId]);
+  return rows[0];
+}
+
+/** Set-aside rows, oldest first, for operators. */
+export async function findSetAsideOutboxEvents(db: Queryable, limit: number): Promise<OutboxEventState[]> {
+  const { rows } = await db.query<OutboxEventState>(
+    `SELECT ${STATE_COLUMNS} FROM outbox WHERE failed_at IS NOT NULL AND published_at IS NULL ORDER BY id LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}
+
+/** Puts an unpublished row back in line (attempts and set-aside cleared) and wakes the relay. */
+export async function resetOutboxEventForReplay(db: Queryable, eventId: string): Promise<void> {
+  await db.query(
+    `UPDATE outbox SET failed_at = NULL, attempts = 0, locked_until = NULL
+      WHERE event_id = $1 AND published_at IS NULL`,
+    [eventId],
+  );
+  await db.query(`SELECT pg_notify('outbox', '')`);
+}
+
+/** Seconds since the user's newest event of these types was written (undefined: none). */
+export async function secondsSinceLatestEvent(db: Queryable, userId: string, types: readonly EventType[]): Promise<number | undefined> {
+  const { rows } = await db.query<{ seconds: number | null }>(
+    `SELECT extract(epoch FROM now() - max(created_at))::float8 AS seconds
+       FROM outbox WHERE aggregate_id = $1 AND type = ANY($2::text[])`,
+    [userId, types],
+  );
+  return rows[0]?.seconds ?? undefined;
 }

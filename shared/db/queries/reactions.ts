@@ -55,3 +55,43 @@ export async function lockReaction(db: Queryable, eventId: string, jobName: JobN
 export async function completeReaction(db: Queryable, eventId: string, jobName: JobName): Promise<void> {
   await db.query('UPDATE reactions SET completed_at = now() WHERE event_id = $1 AND job_name = $2', [eventId, jobName]);
 }
+
+/** Deletes up to `limit` reactions completed more than `days` ago (pending ones stay); returns how many. */
+export async function deleteCompletedReactionsOlderThan(db: Queryable, days: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM reactions WHERE (event_id, job_name) IN (
+       SELECT event_id, job_name FROM reactions WHERE completed_at < now() - make_interval(days => $1)
+        LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [days, limit],
+  );
+  return rowCount ?? 0;
+}
+
+export type ReactionKey = Pick<Reaction, 'event_id' | 'job_name'>;
+
+/**
+ * Locks many reaction rows at once, in (event_id, job_name) order so that two workers
+ * locking overlapping sets cannot deadlock; returns each found row's completion.
+ */
+export async function lockReactions(db: Queryable, keys: ReactionKey[]): Promise<Array<ReactionKey & { completed: boolean }>> {
+  if (keys.length === 0) return [];
+  const { rows } = await db.query<ReactionKey & { completed: boolean }>(
+    `SELECT r.event_id, r.job_name, r.completed_at IS NOT NULL AS completed
+       FROM reactions r JOIN unnest($1::uuid[], $2::text[]) AS k(event_id, job_name)
+         ON r.event_id = k.event_id AND r.job_name = k.job_name
+      ORDER BY r.event_id, r.job_name
+        FOR UPDATE OF r`,
+    [keys.map((k) => k.event_id), keys.map((k) => k.job_name)],
+  );
+  return rows;
+}
+
+export async function completeReactions(db: Queryable, keys: ReactionKey[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query(
+    `UPDATE reactions r SET completed_at = now()
+       FROM unnest($1::uuid[], $2::text[]) AS k(event_id, job_name)
+      WHERE r.event_id = k.event_id AND r.job_name = k.job_name`,
+    [keys.map((k) => k.event_id), keys.map((k) => k.job_name)],
+  );
+}

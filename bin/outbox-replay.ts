@@ -1,0 +1,74 @@
+import { loadConfig } from '../shared/config/config.js';
+import { loadDotenv } from '../shared/config/dotenv.js';
+import { createPool, withTransaction, type Pool } from '../shared/db/pool.js';
+import {
+  findOutboxEventByEventId,
+  findSetAsideOutboxEvents,
+  resetOutboxEventForReplay,
+  type OutboxEventState,
+} from '../shared/db/queries/outbox.js';
+
+/**
+ * `npm run outbox:replay -- <event_id>`: puts an outbox event that was set aside (or is
+ * still failing) back in line, attempts cleared; the relay publishes it within a second.
+ * `npm run outbox:replay -- --list` shows the rows set aside. Exit codes: 0 done,
+ * 1 unknown event or failure, 2 bad usage.
+ */
+const USAGE = 'usage: npm run outbox:replay -- <event_id>   (or --list to show the events set aside)';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function describe(row: OutboxEventState): string {
+  return `${row.event_id}  ${row.type}  created ${row.created_at.toISOString()}  attempts ${row.attempts}  last error: ${row.last_error ?? '-'}`;
+}
+
+async function list(pool: Pool): Promise<number> {
+  const rows = await findSetAsideOutboxEvents(pool, 1_000);
+  if (rows.length === 0) process.stdout.write('no outbox events are set aside\n');
+  for (const row of rows) process.stdout.write(`${describe(row)}\n`);
+  return 0;
+}
+
+async function replay(pool: Pool, eventId: string): Promise<number> {
+  return withTransaction(pool, async (tx) => {
+    const row = await findOutboxEventByEventId(tx, eventId);
+    if (!row) {
+      process.stderr.write(`no outbox event has event_id ${eventId}\n`);
+      return 1;
+    }
+    if (row.published_at) {
+      process.stdout.write(`event ${eventId} (${row.type}) was already published at ${row.published_at.toISOString()}; nothing to replay\n`);
+      return 0;
+    }
+    await resetOutboxEventForReplay(tx, eventId);
+    const was = row.failed_at ? `set aside since ${row.failed_at.toISOString()}` : 'pending';
+    process.stdout.write(`event ${eventId} (${row.type}, ${was}, ${row.attempts} attempts, last error: ${row.last_error ?? '-'}) is queued for publishing again\n`);
+    return 0;
+  });
+}
+
+async function main(args: string[]): Promise<number> {
+  const target = args.find((arg) => arg !== '--');
+  if (!target || args.filter((arg) => arg !== '--').length > 1) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  if (target !== '--list' && !UUID.test(target)) {
+    process.stderr.write(`"${target}" is not an event_id (a UUID such as 0b9f6c1e-5d2a-4f57-9a63-2f1d8e0c4b7a)\n${USAGE}\n`);
+    return 2;
+  }
+  loadDotenv();
+  const config = loadConfig();
+  const pool = createPool({ ...config.database, poolMax: 1 }, 'user-services-outbox-replay');
+  try {
+    return target === '--list' ? await list(pool) : await replay(pool, target.toLowerCase());
+  } finally {
+    await pool.end();
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`outbox replay failed: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}

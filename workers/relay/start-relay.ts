@@ -1,0 +1,118 @@
+import { Redis } from 'ioredis';
+import { connectBroker } from '../../shared/broker/connect-broker.js';
+import { releaseAllOutboxLeases } from '../../shared/db/queries/outbox.js';
+import type { Component } from '../../shared/process/boot.js';
+import { closeQueues, createQueues } from '../../shared/queues/queues.js';
+import type { Services } from '../../shared/services.js';
+import { drainOutbox, type DrainContext } from './drain-outbox.js';
+import { enqueueReactions } from './enqueue-reactions.js';
+import { acquireLeadership, type Leadership } from './leader-lock.js';
+import { ReactionLane } from './reaction-lane.js';
+import { startReactionSweeper } from './reaction-sweeper.js';
+import { RelayChannel } from './relay-channel.js';
+import { WakeSignal } from './wake-signal.js';
+
+/** How long reaction enqueueing yields to a backlog being published, at most. */
+const LANE_MAX_DEFER_MS = 5_000;
+/** Reactions the lane holds in memory at most (about 1 KB each); the sweeper has the rest. */
+const LANE_MAX_PENDING = 50_000;
+
+/**
+ * The relay role: the only way out of the outbox (DESIGN.md, "The spine: the outbox").
+ * Every relay process waits for the leader lock; the leader LISTENs on `outbox`,
+ * publishes batches to RabbitMQ on a confirm channel, marks them, enqueues their
+ * reactions and sweeps overdue ones. Losing the lock (its session died) sends it back to
+ * standing by. Stop: finish the batches in flight (bounded), release the lock, close.
+ */
+export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool'>): Promise<Component> {
+  const { config, pool } = deps;
+  const settings = config.relay;
+  const log = deps.log.child({ role: 'relay' });
+
+  // The producer side fails fast: Redis being away must never hold up publishing.
+  const redis = new Redis(config.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 5_000,
+    // Many job adds at once: one socket write per tick instead of one per command.
+    enableAutoPipelining: true,
+    lazyConnect: true,
+  });
+  redis.on('error', () => undefined);
+  redis.connect().catch(() => undefined);
+  const queues = createQueues(redis, config.queuePrefix);
+  // Outages are reported by the reaction lane, once, not per queue and retry.
+  for (const queue of Object.values(queues)) queue.on('error', () => undefined);
+  const broker = await connectBroker(config.rabbitmqUrl, log, 'user-services-relay');
+  const backlog = { active: false };
+  const lane = new ReactionLane({
+    enqueue: (reactions) => enqueueReactions({ redis, queues, pool }, reactions),
+    log,
+    deferWhile: () => backlog.active,
+    maxDeferMs: LANE_MAX_DEFER_MS,
+    maxPending: LANE_MAX_PENDING,
+  });
+  const abort = new AbortController();
+  const ctx: DrainContext = {
+    pool,
+    relay: new RelayChannel(broker, log),
+    lane,
+    backlog,
+    wake: new WakeSignal(),
+    settings,
+    log,
+    stopped: new Promise((resolve) => abort.signal.addEventListener('abort', () => resolve())),
+    isStopping: () => abort.signal.aborted,
+  };
+
+  async function lead(leadership: Leadership): Promise<void> {
+    log.info('relay acquired the leader lock; publishing the outbox');
+    leadership.client.on('notification', () => ctx.wake.wake());
+    void leadership.lost.then((reason) => {
+      if (!abort.signal.aborted) log.warn({ reason }, 'relay lost the leader lock; standing by');
+      ctx.wake.wake();
+    });
+    const sweeper = startReactionSweeper({
+      pool,
+      lane,
+      log,
+      timeoutSeconds: settings.reactionTimeoutSeconds,
+      intervalMs: settings.reactionSweepIntervalMs,
+    });
+    try {
+      await leadership.client.query('LISTEN outbox');
+      const freed = await releaseAllOutboxLeases(leadership.client);
+      if (freed > 0) log.info({ rows: freed }, 'took over rows leased by an earlier leader');
+      await drainOutbox(ctx, leadership);
+    } finally {
+      await sweeper.stop();
+      await leadership.release();
+    }
+  }
+
+  const running = (async () => {
+    const lockOptions = { url: config.database.url, retryMs: settings.standbyRetryMs, silenceTimeoutMs: settings.leaderTimeoutMs, log };
+    while (!abort.signal.aborted) {
+      const leadership = await acquireLeadership(lockOptions, abort.signal);
+      if (!leadership) break;
+      await lead(leadership).catch(async (error: Error) => {
+        log.error({ err: error }, 'relay leader loop failed; standing by');
+        await new Promise((resolve) => setTimeout(resolve, settings.standbyRetryMs));
+      });
+    }
+  })();
+
+  return {
+    name: 'relay',
+    async stop() {
+      abort.abort();
+      ctx.wake.wake();
+      await running;
+      await lane.drain(2_000);
+      await broker.close().catch(() => undefined);
+      await closeQueues(queues).catch(() => undefined);
+      redis.disconnect();
+      log.info('relay stopped');
+    },
+  };
+}
