@@ -16,18 +16,18 @@ export interface Mailer {
   close(): void;
 }
 
-/** Where mail goes without SMTP_URL: one .eml file per message, for development. */
-export function mailFolder(cwd = process.cwd()): string {
-  return path.resolve(process.env.MAIL_DIR ?? path.join(cwd, 'mail-out'));
+/** Where mail goes without SMTP_URL: one .eml file per message (MAIL_DIR, relative to the working directory). */
+export function mailFolder(mailDir: string, cwd = process.cwd()): string {
+  return path.resolve(cwd, mailDir);
 }
 
 /**
  * Sends mail through SMTP_URL with a pooled nodemailer transport; without SMTP_URL it
  * writes each message as an .eml file to a folder whose path is logged at start.
  */
-export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom'>, log: Logger): Mailer {
+export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'mailDir' | 'smtpMaxConnections'>, log: Logger): Mailer {
   if (config.smtpUrl) {
-    const transport: Transporter = nodemailer.createTransport({ url: config.smtpUrl, pool: true, maxConnections: 5 });
+    const transport: Transporter = nodemailer.createTransport({ url: config.smtpUrl, pool: true, maxConnections: config.smtpMaxConnections });
     return {
       async send(mail) {
         await transport.sendMail({ from: config.mailFrom, ...mail });
@@ -36,7 +36,7 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom'>, log: 
     };
   }
 
-  const folder = mailFolder();
+  const folder = mailFolder(config.mailDir);
   fs.mkdirSync(folder, { recursive: true });
   log.warn({ folder }, `SMTP_URL is not set: mail is written as .eml files to ${folder}`);
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });

@@ -7,3 +7,14 @@ export async function insertRefreshToken(db: Queryable, sessionId: string, token
     expiresAt,
   ]);
 }
+
+/** Revokes every unrevoked refresh token of a user's sessions, locking them in id order; returns how many. */
+export async function revokeRefreshTokensOfUser(db: Queryable, userId: string): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE refresh_tokens SET revoked_at = now() WHERE id IN (
+       SELECT t.id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+        WHERE s.user_id = $1 AND t.revoked_at IS NULL ORDER BY t.id FOR UPDATE OF t)`,
+    [userId],
+  );
+  return rowCount ?? 0;
+}

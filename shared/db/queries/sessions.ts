@@ -34,3 +34,32 @@ export async function findLiveSession(db: Queryable, sessionId: string, userId: 
   );
   return rows[0];
 }
+
+/**
+ * Deletes up to `limit` sessions that expired or were revoked more than `days` ago,
+ * with their refresh tokens (sessions locked first: the house lock order); returns both counts.
+ */
+export async function deleteEndedSessions(db: Queryable, days: number, limit: number): Promise<{ sessions: number; refreshTokens: number }> {
+  const { rows } = await db.query<{ sessions: number; refresh_tokens: number }>(
+    `WITH ended AS (
+       SELECT id FROM sessions
+        WHERE expires_at < now() - make_interval(days => $1) OR revoked_at < now() - make_interval(days => $1)
+        LIMIT $2 FOR UPDATE SKIP LOCKED),
+     tokens AS (DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM ended) RETURNING 1),
+     gone AS (DELETE FROM sessions WHERE id IN (SELECT id FROM ended) RETURNING 1)
+     SELECT (SELECT count(*) FROM gone)::int AS sessions, (SELECT count(*) FROM tokens)::int AS refresh_tokens`,
+    [days, limit],
+  );
+  return { sessions: rows[0]?.sessions ?? 0, refreshTokens: rows[0]?.refresh_tokens ?? 0 };
+}
+
+/** Revokes every live session of a user, locking them in id order; returns their ids. */
+export async function revokeSessionsOfUser(db: Queryable, userId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE sessions SET revoked_at = now() WHERE id IN (
+       SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id FOR UPDATE)
+     RETURNING id`,
+    [userId],
+  );
+  return rows.map((row) => row.id);
+}

@@ -1,0 +1,92 @@
+import crypto from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Config } from '../../shared/config/config.js';
+import type { DomainEvent } from '../../shared/events.js';
+import type { Component } from '../../shared/process/boot.js';
+import { closeQueues, createQueues, queuePrefix, type Queues } from '../../shared/queues/queues.js';
+import { emailMailKinds, MAIL_BATCHES, startEmailWorker } from '../../workers/email/start-email-worker.js';
+import type { Processors } from '../../workers/create-worker.js';
+import { MailBatcher } from '../../workers/email/mail-batcher.js';
+import { mailProcessors } from '../../workers/email/mail-processors.js';
+import { startRelay } from '../../workers/relay/start-relay.js';
+import { createMailer } from '../../shared/mail/mailer.js';
+import { testApp } from './hooks.js';
+import { createVhost, type TestVhost } from './relay-harness.js';
+import { startSmtpSink, type ReceivedMail, type SmtpSink } from './smtp-sink.js';
+
+/**
+ * The asynchronous half, in-process, as production wires it: the relay (on a vhost of
+ * its own) publishes the test database's outbox and enqueues the reactions under a
+ * queue prefix of this run; the email worker sends them over SMTP to a sink started
+ * here. `processors()` builds the email role's processors apart, to call them directly.
+ */
+export interface MailHarness {
+  sink: SmtpSink;
+  config: Config;
+  queues: Queues;
+  processors(): { processors: Processors; close(): void };
+  stop(): Promise<void>;
+}
+
+export async function startMailHarness(): Promise<MailHarness> {
+  const services = testApp().services;
+  const sink = await startSmtpSink();
+  const vhost: TestVhost = await createVhost('us_mail');
+  const prefix = `mail-test-${crypto.randomBytes(4).toString('hex')}`;
+  const config: Config = { ...services.config, smtpUrl: sink.url, queuePrefix: prefix, rabbitmqUrl: vhost.url };
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const queues = createQueues(redis, prefix);
+  const components: Component[] = [
+    await startEmailWorker({ ...services, config, workerRedis: redis, queues }),
+    await startRelay({ config, log: services.log, pool: services.pool }),
+  ];
+  return {
+    sink,
+    config,
+    queues,
+    processors() {
+      const mailer = createMailer(config, services.log);
+      const kinds = emailMailKinds(config);
+      return { processors: mailProcessors(new MailBatcher(services.pool, mailer, kinds, MAIL_BATCHES), kinds), close: () => mailer.close() };
+    },
+    async stop() {
+      for (const component of components.reverse()) await component.stop();
+      await closeQueues(queues);
+      const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+      await vhost.remove();
+      await sink.close();
+    },
+  };
+}
+
+/** The links (http/https URLs) in a text. */
+export function linksIn(text: string): string[] {
+  return text.match(/https?:\/\/[^\s<>"]+/g) ?? [];
+}
+
+/** The token of the one link in a mail's text part, checked against PUBLIC_URL and the route. */
+export function tokenFromMail(mail: ReceivedMail, publicUrl: string, route: string): string {
+  const links = linksIn(mail.parsed.text ?? '');
+  if (links.length !== 1) throw new Error(`expected exactly one link in the text part, found ${links.length}: ${mail.parsed.text}`);
+  const url = new URL(links[0]!);
+  if (`${url.origin}${url.pathname}` !== `${publicUrl}${route}`) throw new Error(`link ${links[0]} is not under ${publicUrl}${route}`);
+  const token = url.searchParams.get('token');
+  if (!token || !/^[\w-]{43}$/.test(token)) throw new Error(`link ${links[0]} carries no URL-safe token`);
+  return token;
+}
+
+/** The user's outbox events, oldest first. */
+export async function outboxEventsOf(userId: string): Promise<DomainEvent[]> {
+  const { rows } = await testApp().services.pool.query<{ payload: DomainEvent }>(
+    'SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY id',
+    [userId],
+  );
+  return rows.map((row) => row.payload);
+}
+
+/** Lets the pipeline run for a while (to assert that nothing more arrives). */
+export function settle(ms = 1_500): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
