@@ -1,0 +1,254 @@
+import crypto from 'node:crypto';
+import { UnrecoverableError } from 'bullmq';
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { withTransaction } from '../shared/db/pool.js';
+import { deleteAuditLogsOlderThan } from '../shared/db/queries/audit-logs.js';
+import { insertReactions } from '../shared/db/queries/reactions.js';
+import { createEvent, EVENT_TYPES, type DomainEvent } from '../shared/events.js';
+import type { Component } from '../shared/process/boot.js';
+import { closeQueues, createQueues, enqueueReaction, queuePrefix, type Queues } from '../shared/queues/queues.js';
+import { AUDIT_ACTIONS } from '../workers/audit/audit-actions.js';
+import { startAuditWorker } from '../workers/audit/start-audit-worker.js';
+import { writeAuditLog } from '../workers/audit/write-audit-log.js';
+import { testApp } from './support/hooks.js';
+import { registerUser, request } from './support/http.js';
+
+interface AuditRow {
+  id: string;
+  event_id: string | null;
+  user_id: string | null;
+  actor_id: string | null;
+  action: string;
+  ip: string | null;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+}
+
+const pool = () => testApp().services.pool;
+
+async function auditRowsOf(userId: string): Promise<AuditRow[]> {
+  const { rows } = await pool().query<AuditRow>(
+    `SELECT id, event_id, user_id, actor_id, action, host(ip_addr) AS ip, metadata, created_at
+       FROM audit_logs WHERE user_id = $1 ORDER BY created_at, id`,
+    [userId],
+  );
+  return rows;
+}
+
+async function outboxEventsOf(userId: string): Promise<DomainEvent[]> {
+  const { rows } = await pool().query<{ payload: DomainEvent }>('SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY id', [userId]);
+  return rows.map((row) => row.payload);
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Inserts an audit row directly (INSERT is allowed), dated `daysAgo` days back. */
+async function insertAuditRow(userId: string, daysAgo: number): Promise<string> {
+  const { rows } = await pool().query<{ id: string }>(
+    `INSERT INTO audit_logs (user_id, action, created_at, event_id)
+     VALUES ($1, 'test.row', now() - make_interval(days => $2), gen_random_uuid()) RETURNING id`,
+    [userId, daysAgo],
+  );
+  return rows[0]!.id;
+}
+
+describe('audit', () => {
+  describe('audit worker through BullMQ', () => {
+    let redis: Redis;
+    let queues: Queues;
+    let worker: Component;
+    const prefix = `audit-test-${crypto.randomBytes(4).toString('hex')}`;
+
+    before(async () => {
+      const services = testApp().services;
+      redis = new Redis(services.config.redisUrl, { maxRetriesPerRequest: null });
+      queues = createQueues(redis, prefix);
+      worker = await startAuditWorker({ ...services, config: { ...services.config, queuePrefix: prefix }, workerRedis: redis, queues });
+    });
+
+    after(async () => {
+      await worker?.stop();
+      await closeQueues(queues);
+      const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    });
+
+    it('writes one row per event for register, login and a failed login, as the relay would enqueue them', async () => {
+      const user = await registerUser();
+      const login = await request('POST', '/login', { json: { email: user.email, password: user.password } });
+      expect(login.status).to.equal(200);
+      const failed = await request('POST', '/login', { json: { email: user.email, password: `${user.password}-wrong` } });
+      expect(failed.status).to.equal(401);
+
+      const events = await outboxEventsOf(user.userId);
+      expect(events.map((event) => event.type)).to.have.members(['UserRegistered', 'LoginSucceeded', 'LoginFailed']);
+      // What the relay does: the reaction row first, then the job with its deterministic id.
+      await insertReactions(pool(), events.map((event) => ({ event_id: event.event_id, job_name: 'write-audit-log' as const, payload: event })));
+      for (const event of events) await enqueueReaction(queues, 'write-audit-log', event);
+
+      const rows = await waitFor('three audit rows', async () => {
+        const found = await auditRowsOf(user.userId);
+        return found.length >= 3 ? found : undefined;
+      });
+      expect(rows).to.have.length(3);
+      const byAction = Object.fromEntries(rows.map((row) => [row.action, row]));
+      expect(Object.keys(byAction)).to.have.members(['user.register', 'user.login', 'user.login_failed']);
+      for (const event of events) {
+        const row = rows.find((candidate) => candidate.event_id === event.event_id);
+        expect(row, `row of ${event.type}`).to.not.equal(undefined);
+        expect(row!.created_at.toISOString()).to.equal(new Date(event.occurred_at).toISOString());
+      }
+
+      expect(byAction['user.register']!.actor_id).to.equal(user.userId);
+      expect(byAction['user.login']!.actor_id).to.equal(user.userId);
+      expect(byAction['user.login_failed']!.actor_id).to.equal(null);
+      expect(byAction['user.login']!.ip).to.equal('127.0.0.1');
+      expect(byAction['user.login_failed']!.ip).to.equal('127.0.0.1');
+      expect(byAction['user.login_failed']!.metadata).to.include({ reason: 'invalid_password' });
+      expect(byAction['user.login']!.metadata).to.have.property('session_id');
+
+      const everything = JSON.stringify(rows);
+      expect(everything).to.not.include(user.email);
+      expect(everything).to.not.include(user.password);
+      for (const row of rows) expect(JSON.stringify(row.metadata)).to.not.include('@');
+
+      const { rows: reactions } = await pool().query<{ completed_at: Date | null }>(
+        `SELECT completed_at FROM reactions WHERE job_name = 'write-audit-log' AND event_id = ANY($1::uuid[])`,
+        [events.map((event) => event.event_id)],
+      );
+      expect(reactions).to.have.length(3);
+      for (const reaction of reactions) expect(reaction.completed_at).to.be.instanceOf(Date);
+    });
+  });
+
+  describe('write-audit-log processor', () => {
+    it('processes the same event twice into one row, even after its reaction row is gone', async () => {
+      const userId = crypto.randomUUID();
+      const event = createEvent('PasswordChanged', userId, { reason: 'change' });
+      expect(await writeAuditLog(pool(), event)).to.equal('done');
+      expect(await writeAuditLog(pool(), event)).to.equal('already-done');
+      // The reaction purged (or never recorded): the unique event_id still holds.
+      await pool().query('DELETE FROM reactions WHERE event_id = $1', [event.event_id]);
+      expect(await writeAuditLog(pool(), event)).to.equal('done');
+      const rows = await auditRowsOf(userId);
+      expect(rows).to.have.length(1);
+      expect(rows[0]).to.include({ action: 'user.password_changed', actor_id: userId, event_id: event.event_id });
+    });
+
+    it('keeps only listed metadata keys and never an email address, a token or a secret', async () => {
+      const userId = crypto.randomUUID();
+      const sessionId = crypto.randomUUID();
+      const event = createEvent('SessionRevoked', userId, {
+        session_id: sessionId,
+        reason: 'someone@example.com',
+        email: 'owner@example.com',
+        token: 'abc123',
+        password_hash: '$argon2id$...',
+      });
+      await writeAuditLog(pool(), event);
+      const [row] = await auditRowsOf(userId);
+      expect(row!.action).to.equal('session.revoke');
+      expect(row!.metadata).to.deep.equal({ session_id: sessionId });
+    });
+
+    it('takes the actor from data.actor_id, and null for system actions', async () => {
+      const userId = crypto.randomUUID();
+      const admin = crypto.randomUUID();
+      await writeAuditLog(pool(), createEvent('RoleGranted', userId, { role: 'admin', actor_id: admin }));
+      await writeAuditLog(pool(), createEvent('UserLocked', userId, { reason: 'failure_burst' }));
+      const rows = await auditRowsOf(userId);
+      expect(rows.map((row) => [row.action, row.actor_id])).to.have.deep.members([
+        ['role.grant', admin],
+        ['user.locked', null],
+      ]);
+    });
+
+    it('maps every event type to a distinct action', () => {
+      const actions = EVENT_TYPES.map((type) => AUDIT_ACTIONS[type].action);
+      expect(actions.every((action) => /^[a-z]+\.[a-z_]+$/.test(action))).to.equal(true);
+      expect(new Set(actions).size).to.equal(EVENT_TYPES.length);
+    });
+
+    it('fails at once (unrecoverable) on a payload that is not an event', async () => {
+      const bad = { event_id: 'nope', type: 'UserRegistered', occurred_at: 'yesterday', user_id: 'x', data: {} };
+      let caught: unknown;
+      await writeAuditLog(pool(), bad).catch((error: unknown) => (caught = error));
+      expect(caught).to.be.instanceOf(UnrecoverableError);
+      const unknownType = { ...createEvent('UserRegistered', crypto.randomUUID()), type: 'UserTeleported' };
+      caught = undefined;
+      await writeAuditLog(pool(), unknownType).catch((error: unknown) => (caught = error));
+      expect(caught).to.be.instanceOf(UnrecoverableError);
+    });
+  });
+
+  describe('append-only trigger', () => {
+    it('refuses UPDATE even for the owner and a superuser, even in replica mode', async () => {
+      const userId = crypto.randomUUID();
+      const id = await insertAuditRow(userId, 0);
+      const { rows: who } = await pool().query<{ superuser: string; owner: boolean }>(
+        `SELECT current_setting('is_superuser') AS superuser,
+                (SELECT tableowner FROM pg_tables WHERE tablename = 'audit_logs') = current_user AS owner`,
+      );
+      expect(who[0]).to.deep.equal({ superuser: 'on', owner: true });
+
+      const attempt = (sql: string) => pool().query(sql, [id]).then(() => 'allowed', (error: Error) => error.message);
+      expect(await attempt(`UPDATE audit_logs SET action = 'forged' WHERE id = $1`)).to.match(/append-only: UPDATE/);
+      // A statement trigger: even an UPDATE that matches nothing is refused.
+      expect(await attempt(`UPDATE audit_logs SET action = 'forged' WHERE id = $1 AND false`)).to.match(/append-only: UPDATE/);
+      const replica = await withTransaction(pool(), async (tx) => {
+        await tx.query('SET LOCAL session_replication_role = replica');
+        return tx.query(`UPDATE audit_logs SET action = 'forged' WHERE id = $1`, [id]).then(() => 'allowed', (error: Error) => error.message);
+      }).catch((error: Error) => error.message);
+      expect(replica).to.match(/append-only: UPDATE/);
+      expect(await pool().query('TRUNCATE audit_logs').then(() => 'allowed', (error: Error) => error.message)).to.match(/append-only: TRUNCATE/);
+
+      const [row] = await auditRowsOf(userId);
+      expect(row!.action).to.equal('test.row');
+    });
+
+    it('refuses DELETE of a fresh row, and of any row without the declared retention', async () => {
+      const userId = crypto.randomUUID();
+      const fresh = await insertAuditRow(userId, 1);
+      const old = await insertAuditRow(userId, 400);
+      const refusal = (error: Error) => error.message;
+
+      expect(await pool().query('DELETE FROM audit_logs WHERE id = $1', [old]).then(() => 'allowed', refusal)).to.match(/retention purge/);
+      const freshWithRetention = await withTransaction(pool(), async (tx) => {
+        await tx.query("SELECT set_config('user_services.audit_retention_days', '365', true)");
+        await tx.query('DELETE FROM audit_logs WHERE id = $1', [fresh]);
+        return 'allowed';
+      }).catch(refusal);
+      expect(freshWithRetention).to.match(/younger than the retention/);
+      const zeroRetention = await withTransaction(pool(), async (tx) => {
+        await tx.query("SELECT set_config('user_services.audit_retention_days', '0', true)");
+        await tx.query('DELETE FROM audit_logs WHERE id = $1', [fresh]);
+        return 'allowed';
+      }).catch(refusal);
+      expect(zeroRetention).to.match(/retention purge/);
+      expect((await auditRowsOf(userId)).map((row) => row.id)).to.have.members([fresh, old]);
+    });
+
+    it('lets the retention purge delete only rows older than the retention', async () => {
+      const userId = crypto.randomUUID();
+      const keep = [await insertAuditRow(userId, 0), await insertAuditRow(userId, 364)];
+      await insertAuditRow(userId, 366);
+      await insertAuditRow(userId, 1_000);
+      let removed = 0;
+      for (let batch = 1; batch > 0; removed += batch) {
+        batch = await withTransaction(pool(), (tx) => deleteAuditLogsOlderThan(tx, 365, 1));
+      }
+      expect(removed).to.be.at.least(2);
+      expect((await auditRowsOf(userId)).map((row) => row.id)).to.have.members(keep);
+    });
+  });
+});

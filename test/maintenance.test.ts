@@ -1,0 +1,225 @@
+import crypto from 'node:crypto';
+import { Writable } from 'node:stream';
+import { expect } from 'chai';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import { pino } from 'pino';
+import { ConfigError, loadConfig, type Config } from '../shared/config/config.js';
+import { createEvent } from '../shared/events.js';
+import type { Component } from '../shared/process/boot.js';
+import { runMaintenance, type MaintenanceSettings } from '../workers/maintenance/run-maintenance.js';
+import { MAINTENANCE_QUEUE, startMaintenance } from '../workers/maintenance/start-maintenance.js';
+import { testApp } from './support/hooks.js';
+import { testEnv } from './support/test-app.js';
+
+const pool = () => testApp().services.pool;
+const silent = pino({ level: 'silent' });
+
+async function insertUser(): Promise<string> {
+  const email = `maint-${crypto.randomBytes(6).toString('hex')}@example.com`;
+  const { rows } = await pool().query<{ id: string }>("INSERT INTO users (email, password_hash) VALUES ($1, 'x') RETURNING id", [email]);
+  return rows[0]!.id;
+}
+
+/** Runs one statement returning ids, dated relative to now by SQL intervals in the statement. */
+async function ids(sql: string, values: unknown[]): Promise<string[]> {
+  const { rows } = await pool().query<{ id: string }>(sql, values);
+  return rows.map((row) => row.id);
+}
+
+async function existing(table: string, idList: string[]): Promise<string[]> {
+  const { rows } = await pool().query<{ id: string }>(`SELECT id::text FROM ${pg.escapeIdentifier(table)} WHERE id::text = ANY($1)`, [idList]);
+  return rows.map((row) => row.id).sort();
+}
+
+async function insertOutbox(userId: string, published: string | null, created = 'now()', failed = 'NULL'): Promise<string> {
+  const event = createEvent('ProfileUpdated', userId);
+  const [id] = await ids(
+    `INSERT INTO outbox (event_id, aggregate_id, topic, type, payload, created_at, published_at, failed_at)
+     VALUES ($1, $2, 'user.events', $3, $4, ${created}, ${published ?? 'NULL'}, ${failed}) RETURNING id`,
+    [event.event_id, userId, event.type, JSON.stringify(event)],
+  );
+  return id!;
+}
+
+function settings(batchSize: number): MaintenanceSettings {
+  return { retention: testApp().services.config.retention, batchSize };
+}
+
+describe('maintenance', () => {
+  it('purges expired tokens, ended sessions, old published outbox rows, completed reactions, attempts and audit rows, in batches', async () => {
+    const { retention } = testApp().services.config;
+    expect(retention).to.deep.equal({ sessionDays: 30, outboxDays: 7, reactionDays: 7, loginAttemptDays: 90, auditDays: 365 });
+    // Clear what earlier suites left eligible, so the counts below are exactly ours.
+    await runMaintenance(pool(), settings(1_000), silent);
+    const userId = await insertUser();
+
+    const resetsGone = await ids(
+      `INSERT INTO password_resets (user_id, token_hash, expires_at, consumed_at) VALUES
+         ($1, md5(random()::text), now() - interval '1 minute', NULL),
+         ($1, md5(random()::text), now() + interval '10 minutes', now()) RETURNING id`,
+      [userId],
+    );
+    const resetsKept = await ids(
+      `INSERT INTO password_resets (user_id, token_hash, expires_at) VALUES ($1, md5(random()::text), now() + interval '10 minutes') RETURNING id`,
+      [userId],
+    );
+    const securityGone = await ids(
+      `INSERT INTO security_tokens (user_id, purpose, token_hash, expires_at) VALUES ($1, 'not_me', md5(random()::text), now() - interval '1 second') RETURNING id`,
+      [userId],
+    );
+    const sessionsGone = await ids(
+      `INSERT INTO sessions (user_id, expires_at, revoked_at) VALUES
+         ($1, now() - interval '40 days', NULL),
+         ($1, now() + interval '1 day', now() - interval '31 days') RETURNING id`,
+      [userId],
+    );
+    const sessionsKept = await ids(
+      `INSERT INTO sessions (user_id, expires_at, revoked_at) VALUES
+         ($1, now() - interval '10 days', NULL),
+         ($1, now() + interval '1 day', now() - interval '1 day'),
+         ($1, now() + interval '1 day', NULL) RETURNING id`,
+      [userId],
+    );
+    const tokensGone = await ids(
+      `INSERT INTO refresh_tokens (session_id, token_hash, expires_at)
+       SELECT s, md5(random()::text), now() FROM unnest($1::uuid[]) s, generate_series(1, 2) RETURNING id`,
+      [sessionsGone],
+    );
+    const tokensKept = await ids(
+      `INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT s, md5(random()::text), now() FROM unnest($1::uuid[]) s RETURNING id`,
+      [sessionsKept],
+    );
+    const outboxGone = [await insertOutbox(userId, "now() - interval '8 days'", "now() - interval '8 days'")];
+    const outboxKept = [
+      await insertOutbox(userId, "now() - interval '1 day'"),
+      // Never published (set aside after failures): kept however old.
+      await insertOutbox(userId, null, "now() - interval '30 days'", "now() - interval '30 days'"),
+    ];
+    const reactionEvents = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await pool().query(
+      `INSERT INTO reactions (event_id, job_name, payload, created_at, completed_at) VALUES
+         ($1, 'write-audit-log', '{}', now() - interval '9 days', now() - interval '8 days'),
+         ($2, 'write-audit-log', '{}', now() - interval '2 days', now() - interval '1 day'),
+         ($3, 'write-audit-log', '{}', now() - interval '30 days', NULL)`,
+      reactionEvents,
+    );
+    const attemptsGone = await ids(
+      `INSERT INTO login_attempts (user_id, email, success, created_at)
+       SELECT $1, 'x@example.com', false, now() - interval '91 days' FROM generate_series(1, 5) RETURNING id`,
+      [userId],
+    );
+    const attemptsKept = await ids(
+      `INSERT INTO login_attempts (user_id, email, success, created_at) VALUES ($1, 'x@example.com', true, now() - interval '89 days') RETURNING id`,
+      [userId],
+    );
+    const auditGone = await ids(`INSERT INTO audit_logs (user_id, action, created_at) VALUES ($1, 'test.old', now() - interval '366 days') RETURNING id`, [userId]);
+    const auditKept = await ids(`INSERT INTO audit_logs (user_id, action, created_at) VALUES ($1, 'test.recent', now() - interval '364 days') RETURNING id`, [userId]);
+
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
+    // Batches of 2: every table with a backlog takes several statements.
+    const report = await runMaintenance(pool(), settings(2), log);
+
+    expect(report.failed).to.deep.equal([]);
+    expect(report.removed).to.include({
+      password_resets: 2,
+      security_tokens: 1,
+      sessions: 2,
+      refresh_tokens: 4,
+      outbox: 1,
+      reactions: 1,
+      login_attempts: 5,
+      audit_logs: 1,
+    });
+    const finished = lines.find((line) => line.msg === 'maintenance purge finished');
+    expect(finished?.removed).to.deep.equal(report.removed);
+
+    expect(await existing('password_resets', [...resetsGone, ...resetsKept])).to.deep.equal([...resetsKept].sort());
+    expect(await existing('security_tokens', securityGone)).to.deep.equal([]);
+    expect(await existing('sessions', [...sessionsGone, ...sessionsKept])).to.deep.equal([...sessionsKept].sort());
+    expect(await existing('refresh_tokens', [...tokensGone, ...tokensKept])).to.deep.equal([...tokensKept].sort());
+    expect(await existing('outbox', [...outboxGone, ...outboxKept])).to.deep.equal([...outboxKept].sort());
+    const { rows: reactions } = await pool().query<{ event_id: string }>('SELECT event_id FROM reactions WHERE event_id = ANY($1::uuid[])', [reactionEvents]);
+    expect(reactions.map((row) => row.event_id)).to.have.members(reactionEvents.slice(1));
+    expect(await existing('login_attempts', [...attemptsGone, ...attemptsKept])).to.deep.equal(attemptsKept);
+    expect(await existing('audit_logs', [...auditGone, ...auditKept])).to.deep.equal(auditKept);
+
+    // Nothing is left to remove: a second run reports zeros.
+    const again = await runMaintenance(pool(), settings(2), silent);
+    expect(Object.values(again.removed).every((count) => count === 0)).to.equal(true);
+    // Leave no unpublished row behind for a relay that a later suite may run.
+    await pool().query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [outboxKept]);
+  });
+
+  it('reads retention and schedule settings, refusing bad ones with one message', () => {
+    const config = loadConfig(testEnv('db', { AUDIT_RETENTION_DAYS: '30', MAINTENANCE_CRON: '*/5 * * * *', SESSION_RETENTION_DAYS: '0' }));
+    expect(config.retention).to.include({ auditDays: 30, sessionDays: 0 });
+    expect(config.maintenance).to.deep.equal({ cron: '*/5 * * * *', batchSize: 1_000 });
+    let caught: unknown;
+    try {
+      loadConfig(testEnv('db', { AUDIT_RETENTION_DAYS: '0', MAINTENANCE_CRON: 'every hour', OUTBOX_RETENTION_DAYS: 'week' }));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).to.be.instanceOf(ConfigError);
+    const problems = (caught as ConfigError).problems.join('\n');
+    expect(problems).to.match(/AUDIT_RETENTION_DAYS/).and.match(/MAINTENANCE_CRON/).and.match(/OUTBOX_RETENTION_DAYS/);
+  });
+
+  describe('schedule with pg-boss', function () {
+    this.timeout(120_000);
+    const schema = `pgboss_test_${crypto.randomBytes(4).toString('hex')}`;
+    const instances: Component[] = [];
+
+    after(async () => {
+      for (const instance of instances) await instance.stop();
+      await pool().query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+    });
+
+    it('runs the scheduled purge once per tick, however many maintenance workers run', async () => {
+      const base = testApp().services;
+      // Every minute, so a tick is due at once; pg-boss's cron checks turned down to a second.
+      const config: Config = { ...base.config, maintenance: { cron: '* * * * *', batchSize: 100 } };
+      const timing = { schema, cronMonitorIntervalSeconds: 1, cronWorkerIntervalSeconds: 1, pollingIntervalSeconds: 0.5 };
+      // One minute holds one tick: start early enough in a minute that the run fits in it.
+      const second = new Date().getUTCSeconds();
+      if (second > 35) await new Promise((resolve) => setTimeout(resolve, (61 - second) * 1_000));
+
+      const userId = await insertUser();
+      const [expired] = await ids(
+        `INSERT INTO password_resets (user_id, token_hash, expires_at) VALUES ($1, md5(random()::text), now() - interval '1 minute') RETURNING id`,
+        [userId],
+      );
+      const runs: number[] = [];
+      const log = pino({ level: 'info' }, new Writable({
+        write(chunk, _enc, done) {
+          if ((JSON.parse(String(chunk)) as { msg?: string }).msg === 'maintenance purge finished') runs.push(Date.now());
+          done();
+        },
+      }));
+      const startedAt = Date.now();
+      instances.push(...(await Promise.all([0, 1].map(() => startMaintenance({ config, log, pool: base.pool }, timing)))));
+
+      const deadline = Date.now() + 60_000;
+      while (runs.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(runs.length, 'a scheduled run').to.be.at.least(1);
+      expect(await existing('password_resets', [expired!])).to.deep.equal([]);
+      // Both instances keep polling a while: a second run of the same tick would show here.
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      const minutesSpanned = Math.floor(Date.now() / 60_000) - Math.floor(startedAt / 60_000) + 1;
+      expect(runs.length, `runs within ${minutesSpanned} minute(s)`).to.be.within(1, minutesSpanned);
+
+      const boss = new PgBoss({ connectionString: base.config.database.url, schema, max: 1, supervise: false, schedule: false });
+      boss.on('error', () => undefined);
+      await boss.start();
+      try {
+        const schedules = await boss.getSchedules();
+        expect(schedules.map((entry) => [entry.name, entry.cron])).to.deep.equal([[MAINTENANCE_QUEUE, '* * * * *']]);
+        expect((await boss.getQueue(MAINTENANCE_QUEUE))?.policy).to.equal('stately');
+      } finally {
+        await boss.stop({ graceful: false });
+      }
+    });
+  });
+});

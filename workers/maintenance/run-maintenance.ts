@@ -1,0 +1,78 @@
+import type { Config } from '../../shared/config/config.js';
+import { withTransaction, type Pool } from '../../shared/db/pool.js';
+import { deleteAuditLogsOlderThan } from '../../shared/db/queries/audit-logs.js';
+import { deleteLoginAttemptsOlderThan } from '../../shared/db/queries/login-attempts.js';
+import { deletePublishedOutboxOlderThan } from '../../shared/db/queries/outbox.js';
+import { deleteCompletedReactionsOlderThan } from '../../shared/db/queries/reactions.js';
+import { deleteEndedSessions } from '../../shared/db/queries/sessions.js';
+import { deleteSpentTokens, TOKEN_TABLES, tokenTableExists } from '../../shared/db/queries/spent-tokens.js';
+import type { Logger } from '../../shared/logger.js';
+
+export interface MaintenanceSettings {
+  retention: Config['retention'];
+  /** Rows per DELETE statement: each batch is its own short transaction. */
+  batchSize: number;
+}
+
+export interface MaintenanceReport {
+  /** Rows removed per table (token tables that do not exist are left out). */
+  removed: Record<string, number>;
+  /** Purges that failed; the others still ran. */
+  failed: string[];
+  durationMs: number;
+}
+
+/** One batched purge: deletes up to `limit` rows and says how many it removed. */
+type Batch = (limit: number) => Promise<number>;
+
+/** Runs a batch until it comes back short, so a backlog is removed in many short statements. */
+async function drain(batch: Batch, batchSize: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const removed = await batch(batchSize);
+    total += removed;
+    if (removed < batchSize) return total;
+  }
+}
+
+/**
+ * The retention purge: expired or consumed tokens, sessions ended longer ago than
+ * their retention (with their refresh tokens), published outbox rows, completed
+ * reactions, old login attempts and audit rows past their retention. Every table is
+ * purged in batches; a failing table is logged and the others still run. Used by the
+ * pg-boss schedule, by `npm run maintenance` and by tests alike.
+ */
+export async function runMaintenance(pool: Pool, settings: MaintenanceSettings, log: Logger): Promise<MaintenanceReport> {
+  const started = Date.now();
+  const { retention, batchSize } = settings;
+  const removed: Record<string, number> = {};
+  const failed: string[] = [];
+
+  async function purge(name: string, batch: Batch): Promise<void> {
+    try {
+      removed[name] = await drain(batch, batchSize);
+    } catch (error) {
+      failed.push(name);
+      log.error({ table: name, reason: (error as Error).message }, 'maintenance purge failed');
+    }
+  }
+
+  for (const table of TOKEN_TABLES) {
+    if (await tokenTableExists(pool, table)) await purge(table, (limit) => deleteSpentTokens(pool, table, limit));
+  }
+  let refreshTokens = 0;
+  await purge('sessions', async (limit) => {
+    const counts = await deleteEndedSessions(pool, retention.sessionDays, limit);
+    refreshTokens += counts.refreshTokens;
+    return counts.sessions;
+  });
+  removed.refresh_tokens = refreshTokens;
+  await purge('outbox', (limit) => deletePublishedOutboxOlderThan(pool, retention.outboxDays, limit));
+  await purge('reactions', (limit) => deleteCompletedReactionsOlderThan(pool, retention.reactionDays, limit));
+  await purge('login_attempts', (limit) => deleteLoginAttemptsOlderThan(pool, retention.loginAttemptDays, limit));
+  await purge('audit_logs', (limit) => withTransaction(pool, (tx) => deleteAuditLogsOlderThan(tx, retention.auditDays, limit)));
+
+  const report = { removed, failed, durationMs: Date.now() - started };
+  log.info({ removed, failed, duration_ms: report.durationMs }, 'maintenance purge finished');
+  return report;
+}
