@@ -6,8 +6,11 @@ import { errorHandler } from './middleware/koa-error-handler.js';
 import { jsonBody } from './middleware/koa-json-body.js';
 import { requestContextMiddleware } from './middleware/koa-request-context.js';
 import { authRoutes } from './routes/auth.js';
+import { EMAIL_VERIFICATION_FORM_PATHS, emailVerificationRoutes } from './routes/email-verification.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
+import { PASSWORD_RESET_FORM_PATHS, passwordResetRoutes } from './routes/password-reset.js';
+import { SECURITY_FORM_PATHS, securityRoutes } from './routes/security.js';
 
 export const JSON_BODY_LIMIT = 64 * 1024;
 
@@ -20,8 +23,9 @@ export function createApp(services: Services): Koa {
   app.use(requestContextMiddleware(services.log));
   app.use(errorHandler(services.log));
   app.use(helmet());
-  app.use(jsonBody({ limit: JSON_BODY_LIMIT }));
-  for (const router of [healthRoutes(services), authRoutes(services), meRoutes(services)]) {
+  // The HTML pages' forms post urlencoded bodies to their own routes; everything else takes JSON.
+  app.use(jsonBody({ limit: JSON_BODY_LIMIT, formPaths: [...EMAIL_VERIFICATION_FORM_PATHS, ...PASSWORD_RESET_FORM_PATHS, ...SECURITY_FORM_PATHS] }));
+  for (const router of [healthRoutes(services), authRoutes(services), meRoutes(services), emailVerificationRoutes(services), passwordResetRoutes(services), securityRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

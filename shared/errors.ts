@@ -7,6 +7,7 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   account_locked: 403,
   account_disabled: 403,
+  password_reset_required: 403,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
@@ -28,6 +29,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   unauthorized: 'Authentication is required.',
   account_locked: 'This account is locked.',
   account_disabled: 'This account is disabled.',
+  password_reset_required: 'The password must be reset before signing in again.',
   forbidden: 'You are not allowed to do this.',
   not_found: 'Not found.',
   method_not_allowed: 'This method is not allowed on this route.',
@@ -39,7 +41,11 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   unavailable: 'The service is busy; try again shortly.',
 };
 
-/** An expected failure: carries its contract code, never a stack trace to the client. */
+/**
+ * An expected failure: carries its contract code, never a stack trace to the client.
+ * `status` overrides the code's usual status where the contract says so (a mailed
+ * link's token is `400 invalid_token`, a refresh token's is 401).
+ */
 export class AppError extends Error {
   readonly status: number;
 
@@ -48,10 +54,11 @@ export class AppError extends Error {
     message: string = DEFAULT_MESSAGES[code],
     readonly fields?: Record<string, string>,
     readonly headers?: Record<string, string>,
+    status?: number,
   ) {
     super(message);
     this.name = 'AppError';
-    this.status = ERROR_STATUS[code];
+    this.status = status ?? ERROR_STATUS[code];
   }
 }
 

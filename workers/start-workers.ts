@@ -3,13 +3,23 @@ import type { WorkerRole } from '../shared/config/config.js';
 import type { Component } from '../shared/process/boot.js';
 import { closeQueues, createQueues } from '../shared/queues/queues.js';
 import type { Services } from '../shared/services.js';
+import { startAnomalyWorker } from './anomaly/start-anomaly-worker.js';
+import { startAuditWorker } from './audit/start-audit-worker.js';
 import { checkRedisEviction } from './check-redis-eviction.js';
+import { startEmailWorker } from './email/start-email-worker.js';
+import { startMaintenance } from './maintenance/start-maintenance.js';
+import { startRelay } from './relay/start-relay.js';
 import type { WorkerDeps } from './worker-deps.js';
 
 type RoleStarter = (deps: WorkerDeps) => Promise<Component>;
 
 /** Each worker role and how it starts; WORKER_QUEUES picks which run in this process. */
 const ROLES: Partial<Record<WorkerRole, RoleStarter>> = {
+  anomaly: startAnomalyWorker,
+  audit: startAuditWorker,
+  email: startEmailWorker,
+  maintenance: startMaintenance,
+  relay: startRelay,
 };
 
 /** Starts the worker roles named by WORKER_QUEUES; stop() closes them in reverse order. */

@@ -33,6 +33,11 @@ export interface Config {
   rabbitmqUrl: string;
   smtpUrl: string | undefined;
   mailFrom: string;
+  /** Where mail is written as .eml files when SMTP_URL is not set (development). */
+  mailDir: string;
+  /** Mail jobs the email role runs at once, and the SMTP connections its pooled transport keeps. */
+  emailConcurrency: number;
+  smtpMaxConnections: number;
   workerQueues: WorkerRole[];
   queuePrefix: string;
   rateLimitScale: number;
@@ -44,11 +49,67 @@ export interface Config {
     parallelism: number;
   };
   passwords: { minLength: number; maxLength: number; minScore: number };
+  /** Days rows are kept before the maintenance purge removes them (README, "Maintenance"). */
+  retention: {
+    /** Sessions (and their refresh tokens) this long after they expired or were revoked. */
+    sessionDays: number;
+    /** Published outbox rows; unpublished ones are never purged. */
+    outboxDays: number;
+    /** Completed reactions (the workers' idempotency rows). */
+    reactionDays: number;
+    loginAttemptDays: number;
+    auditDays: number;
+  };
+  maintenance: {
+    /** pg-boss cron of the purge (UTC); it runs once per cluster. */
+    cron: string;
+    /** Rows deleted per statement, so a large backlog never holds long locks. */
+    batchSize: number;
+  };
   tokens: {
     issuer: string;
     audience: string;
     accessTtlSeconds: number;
     sessionTtlSeconds: number;
+  };
+  /** Login anomaly scoring (README, "Login anomaly scoring"). */
+  anomaly: {
+    /** A successful sign-in scoring at least this (0-100) mails a "new sign-in" notice. */
+    notifyThreshold: number;
+    /** Window of the failure-velocity features (per account and per IP). */
+    velocityWindowSeconds: number;
+    /** This many failures on one account within guardWindowSeconds guard it. */
+    guardFailures: number;
+    guardWindowSeconds: number;
+    /** How long a guard lasts after the last failure of the burst. */
+    guardSeconds: number;
+    /** A success after this many days without one scores as a dormant account. */
+    dormantDays: number;
+    /** Lifetime of a "this wasn't me" link. */
+    notMeTtlSeconds: number;
+  };
+  /** The outbox relay (README, "Consuming events"). */
+  relay: {
+    /** Rows claimed, published and marked per batch. */
+    batchSize: number;
+    /** Batches published and awaiting their confirms at once. */
+    inflightBatches: number;
+    /** Counted publish failures after which a row is set aside for replay. */
+    maxAttempts: number;
+    /** How long a claimed row stays leased to the relay that claimed it. */
+    leaseSeconds: number;
+    /** How long the relay waits for the broker's confirms of a batch. */
+    confirmTimeoutMs: number;
+    /** How often the relay looks for rows when no NOTIFY woke it. */
+    sweepIntervalMs: number;
+    /** How often a standby relay tries to take the leader lock. */
+    standbyRetryMs: number;
+    /** A leader whose lock connection stays silent this long (a frozen process) loses the lock. */
+    leaderTimeoutMs: number;
+    /** Reactions not completed this long after they were enqueued are enqueued again. */
+    reactionTimeoutSeconds: number;
+    /** How often the leader looks for such reactions. */
+    reactionSweepIntervalMs: number;
   };
 }
 
@@ -94,6 +155,17 @@ function rabbitmqUrl(env: EnvReader): string {
   return `amqp://${user}:${password}@localhost:5672/${vhost}`;
 }
 
+/** A cron expression of 5 fields (or 6, with seconds); pg-boss checks the fields themselves. */
+function cronExpression(env: EnvReader, name: string, fallback: string): string {
+  const value = env.string(name, fallback).trim();
+  const fields = value.split(/\s+/).length;
+  if ((fields !== 5 && fields !== 6) || !/^[\d*,/\-\sA-Za-z?LW#]+$/.test(value)) {
+    env.problems.push(`${name} must be a cron expression of 5 fields, got "${value}"`);
+    return fallback;
+  }
+  return value;
+}
+
 /** Parses the whole configuration once; throws ConfigError naming every problem. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env = new EnvReader(source);
@@ -129,6 +201,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     rabbitmqUrl: rabbitmqUrl(env),
     smtpUrl: env.url('SMTP_URL', undefined, ['smtp:', 'smtps:']),
     mailFrom: env.string('MAIL_FROM', 'user-services <no-reply@localhost>'),
+    mailDir: env.string('MAIL_DIR', 'mail-out'),
+    emailConcurrency: env.int('EMAIL_CONCURRENCY', 200, { min: 1, max: 10_000 }),
+    smtpMaxConnections: env.int('SMTP_MAX_CONNECTIONS', 5, { min: 1, max: 100 }),
     workerQueues: env.list('WORKER_QUEUES', WORKER_ROLES, WORKER_ROLES) as WorkerRole[],
     queuePrefix: env.string('QUEUE_PREFIX', 'us'),
     rateLimitScale: env.number('RATE_LIMIT_SCALE', 1, { min: 0.001, max: 1_000_000 }),
@@ -144,13 +219,48 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxLength: env.int('PASSWORD_MAX_LENGTH', 256, { min: 8, max: 1024 }),
       minScore: env.int('PASSWORD_MIN_SCORE', 3, { min: 0, max: 4 }),
     },
+    retention: {
+      sessionDays: env.int('SESSION_RETENTION_DAYS', 30, { min: 0, max: 36_500 }),
+      outboxDays: env.int('OUTBOX_RETENTION_DAYS', 7, { min: 0, max: 36_500 }),
+      reactionDays: env.int('REACTION_RETENTION_DAYS', 7, { min: 0, max: 36_500 }),
+      loginAttemptDays: env.int('LOGIN_ATTEMPT_RETENTION_DAYS', 90, { min: 0, max: 36_500 }),
+      auditDays: env.int('AUDIT_RETENTION_DAYS', 365, { min: 1, max: 36_500 }),
+    },
+    maintenance: {
+      cron: cronExpression(env, 'MAINTENANCE_CRON', '17 * * * *'),
+      batchSize: env.int('MAINTENANCE_BATCH_SIZE', 1_000, { min: 1, max: 100_000 }),
+    },
     tokens: {
       issuer: env.string('JWT_ISSUER', publicUrl),
       audience: env.string('JWT_AUDIENCE', 'user-services'),
       accessTtlSeconds: env.int('ACCESS_TOKEN_TTL_SECONDS', 900, { min: 30, max: 86_400 }),
       sessionTtlSeconds: env.int('SESSION_TTL_SECONDS', 30 * 86_400, { min: 300, max: 400 * 86_400 }),
     },
+    anomaly: {
+      notifyThreshold: env.int('ANOMALY_NOTIFY_THRESHOLD', 50, { min: 1, max: 100 }),
+      velocityWindowSeconds: env.int('ANOMALY_VELOCITY_WINDOW_SECONDS', 900, { min: 10, max: 86_400 }),
+      guardFailures: env.int('ANOMALY_GUARD_FAILURES', 10, { min: 2, max: 10_000 }),
+      guardWindowSeconds: env.int('ANOMALY_GUARD_WINDOW_SECONDS', 900, { min: 10, max: 86_400 }),
+      guardSeconds: env.int('ANOMALY_GUARD_SECONDS', 3_600, { min: 10, max: 30 * 86_400 }),
+      dormantDays: env.int('ANOMALY_DORMANT_DAYS', 90, { min: 1, max: 3_650 }),
+      notMeTtlSeconds: env.int('ANOMALY_NOT_ME_TTL_SECONDS', 3 * 86_400, { min: 300, max: 30 * 86_400 }),
+    },
+    relay: {
+      batchSize: env.int('OUTBOX_BATCH_SIZE', 500, { min: 1, max: 10_000 }),
+      inflightBatches: env.int('OUTBOX_INFLIGHT_BATCHES', 3, { min: 1, max: 64 }),
+      maxAttempts: env.int('OUTBOX_MAX_ATTEMPTS', 10, { min: 1, max: 1_000 }),
+      leaseSeconds: env.int('OUTBOX_LEASE_SECONDS', 60, { min: 5, max: 3_600 }),
+      confirmTimeoutMs: env.int('OUTBOX_CONFIRM_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+      sweepIntervalMs: env.int('OUTBOX_SWEEP_MS', 1_000, { min: 50, max: 60_000 }),
+      standbyRetryMs: env.int('RELAY_STANDBY_RETRY_MS', 1_500, { min: 100, max: 60_000 }),
+      leaderTimeoutMs: env.int('RELAY_LEADER_TIMEOUT_MS', 5_000, { min: 1_000, max: 600_000 }),
+      reactionTimeoutSeconds: env.int('REACTION_TIMEOUT_SECONDS', 60, { min: 1, max: 86_400 }),
+      reactionSweepIntervalMs: env.int('REACTION_SWEEP_MS', 5_000, { min: 100, max: 600_000 }),
+    },
   };
+  if (config.relay.leaseSeconds * 1000 < 2 * config.relay.confirmTimeoutMs) {
+    env.problems.push('OUTBOX_LEASE_SECONDS must be at least twice OUTBOX_CONFIRM_TIMEOUT_MS, so a lease outlives a batch');
+  }
   if (config.passwords.minLength > config.passwords.maxLength) {
     env.problems.push('PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH');
   }

@@ -19,3 +19,115 @@ export async function insertLoginAttempt(db: Queryable, attempt: LoginAttempt): 
   );
   return rows[0]!.id;
 }
+
+/** One attempt with the history-derived counts that anomaly scoring needs. */
+export interface LoginAttemptFeatureRow {
+  id: string;
+  user_id: string | null;
+  success: boolean;
+  ip_addr: string | null;
+  user_agent: string | null;
+  created_at: Date;
+  has_prior_success: boolean;
+  known_ip_prefix: boolean;
+  known_user_agent: boolean;
+  account_failures: number;
+  ip_failures: number;
+  guard_window_failures: number;
+  seconds_since_last_success: number | null;
+}
+
+/**
+ * Reads attempt `id` and what came before it (ids below it: the answer does not change
+ * when the attempt is scored again later). account_failures and ip_failures count
+ * earlier failures within velocitySeconds; guard_window_failures counts the account's
+ * failures within guardSeconds up to and including this attempt.
+ */
+export async function findLoginAttemptFeatures(
+  db: Queryable,
+  id: string,
+  windows: { velocitySeconds: number; guardSeconds: number },
+): Promise<LoginAttemptFeatureRow | undefined> {
+  const { rows } = await db.query<LoginAttemptFeatureRow>(
+    `WITH a AS (SELECT * FROM login_attempts WHERE id = $1),
+     prior AS (
+       SELECT p.ip_prefix, p.user_agent, p.created_at FROM login_attempts p, a
+        WHERE p.user_id = a.user_id AND p.success AND p.id < a.id)
+     SELECT a.id, a.user_id, a.success, host(a.ip_addr) AS ip_addr, a.user_agent, a.created_at,
+            EXISTS (SELECT 1 FROM prior) AS has_prior_success,
+            EXISTS (SELECT 1 FROM prior WHERE prior.ip_prefix = a.ip_prefix) AS known_ip_prefix,
+            EXISTS (SELECT 1 FROM prior WHERE prior.user_agent = a.user_agent) AS known_user_agent,
+            (SELECT count(*)::int FROM login_attempts f
+              WHERE f.user_id = a.user_id AND NOT f.success AND f.id < a.id
+                AND f.created_at > a.created_at - make_interval(secs => $2)) AS account_failures,
+            (SELECT count(*)::int FROM login_attempts f
+              WHERE f.ip_addr = a.ip_addr AND NOT f.success AND f.id < a.id
+                AND f.created_at > a.created_at - make_interval(secs => $2)) AS ip_failures,
+            (SELECT count(*)::int FROM login_attempts f
+              WHERE f.user_id = a.user_id AND NOT f.success AND f.id <= a.id
+                AND f.created_at > a.created_at - make_interval(secs => $3)) AS guard_window_failures,
+            (SELECT extract(epoch FROM a.created_at - max(prior.created_at))::float8 FROM prior) AS seconds_since_last_success
+       FROM a`,
+    [id, windows.velocitySeconds, windows.guardSeconds],
+  );
+  return rows[0];
+}
+
+/** Stores an attempt's risk score and its reasons (a re-score overwrites with the same). */
+export async function updateLoginAttemptScore(db: Queryable, id: string, score: number, reasons: unknown[]): Promise<void> {
+  await db.query('UPDATE login_attempts SET risk_score = $2, risk_reasons = $3, scored_at = now() WHERE id = $1', [
+    id,
+    score,
+    JSON.stringify(reasons),
+  ]);
+}
+
+/** Whether the account ever signed in successfully from this IP's prefix, or with this user agent. */
+export async function findSignInFamiliarity(
+  db: Queryable,
+  userId: string,
+  ip: string | undefined,
+  userAgent: string | undefined,
+): Promise<{ known_ip_prefix: boolean; known_user_agent: boolean }> {
+  const { rows } = await db.query<{ known_ip_prefix: boolean; known_user_agent: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM login_attempts
+                     WHERE user_id = $1 AND success AND ip_prefix = login_ip_prefix($2::inet)) AS known_ip_prefix,
+            EXISTS (SELECT 1 FROM login_attempts
+                     WHERE user_id = $1 AND success AND user_agent = $3) AS known_user_agent`,
+    [userId, ip ?? null, userAgent ?? null],
+  );
+  return rows[0]!;
+}
+
+/** The client address of one attempt (for the audit row of a login event). */
+export async function findLoginAttemptIp(db: Queryable, id: string): Promise<string | null> {
+  const { rows } = await db.query<{ ip: string | null }>('SELECT host(ip_addr) AS ip FROM login_attempts WHERE id = $1', [id]);
+  return rows[0]?.ip ?? null;
+}
+
+/** Deletes up to `limit` attempts older than `days`; returns how many. */
+export async function deleteLoginAttemptsOlderThan(db: Queryable, days: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM login_attempts WHERE id IN (
+       SELECT id FROM login_attempts WHERE created_at < now() - make_interval(days => $1)
+        LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [days, limit],
+  );
+  return rowCount ?? 0;
+}
+
+export interface LoginAttemptSummary {
+  id: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Date;
+}
+
+/** Where and when attempts came from (for the notices about them); missing ids are absent. */
+export async function findLoginAttemptSummaries(db: Queryable, ids: string[]): Promise<LoginAttemptSummary[]> {
+  const { rows } = await db.query<LoginAttemptSummary>(
+    'SELECT id, host(ip_addr) AS ip, user_agent, created_at FROM login_attempts WHERE id = ANY($1::bigint[])',
+    [ids],
+  );
+  return rows;
+}

@@ -16,6 +16,8 @@ export interface UserCredentials {
   id: string;
   status: UserStatus;
   password_hash: string;
+  /** Set by "this wasn't me": sign-in is refused until the password is reset. */
+  password_reset_required: boolean;
 }
 
 const USER_COLUMNS = 'id, email, email_verified, status, created_at, updated_at';
@@ -33,15 +35,88 @@ export async function findUserById(db: Queryable, id: string): Promise<User | un
   return rows[0];
 }
 
-/** Credentials of a live (not deleted) account, matched case-insensitively. */
-export async function findCredentialsByEmail(db: Queryable, email: string): Promise<UserCredentials | undefined> {
-  const { rows } = await db.query<UserCredentials>(
-    `SELECT id, status, password_hash FROM users WHERE email = $1 AND status <> 'deleted'`,
+/**
+ * Credentials of a live (not deleted) account, matched case-insensitively, and whether an
+ * account guard is in force (one round trip for both: see recordSignIn). Prepared by name:
+ * it runs on every login.
+ */
+export async function findCredentialsByEmail(db: Queryable, email: string): Promise<(UserCredentials & { guarded: boolean }) | undefined> {
+  const { rows } = await db.query<UserCredentials & { guarded: boolean }>({
+    name: 'find-credentials-by-email',
+    text: `SELECT id, status, password_hash, password_reset_required,
+                  EXISTS (SELECT 1 FROM account_guards g WHERE g.user_id = users.id AND g.guarded_until > now()) AS guarded
+             FROM users WHERE email = $1 AND status <> 'deleted'`,
+    values: [email],
+  });
+  return rows[0];
+}
+
+/** Sets a new password hash; a new password also lifts a required reset. */
+export async function updatePasswordHash(db: Queryable, userId: string, passwordHash: string): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $2, password_reset_required = false, updated_at = now() WHERE id = $1', [
+    userId,
+    passwordHash,
+  ]);
+}
+
+/**
+ * Locks the user row for opening a session (users before sessions: the lock order):
+ * shared, or for update when the same transaction rewrites the hash, so two sign-ins
+ * that both upgrade a hash queue up instead of deadlocking.
+ */
+export async function lockUserForSignIn(
+  db: Queryable,
+  userId: string,
+  forUpdate: boolean,
+): Promise<{ password_reset_required: boolean } | undefined> {
+  const { rows } = await db.query<{ password_reset_required: boolean }>(
+    `SELECT password_reset_required FROM users WHERE id = $1 ${forUpdate ? 'FOR NO KEY UPDATE' : 'FOR SHARE'}`,
+    [userId],
+  );
+  return rows[0];
+}
+
+/** Requires a password reset before the next sign-in (the user row stays locked until commit). */
+export async function requirePasswordReset(db: Queryable, userId: string): Promise<void> {
+  await db.query('UPDATE users SET password_reset_required = true, updated_at = now() WHERE id = $1', [userId]);
+}
+
+/** Locks a user row for an update that sessions and tokens follow (users first: the lock order). */
+export async function lockUser(db: Queryable, userId: string): Promise<User | undefined> {
+  const { rows } = await db.query<User>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [userId]);
+  return rows[0];
+}
+
+/** Marks the address verified; false when it already was. */
+export async function markEmailVerified(db: Queryable, userId: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1 AND NOT email_verified', [userId]);
+  return rowCount === 1;
+}
+
+/** Locks a live (not deleted) account by email, matched case-insensitively. */
+export async function lockUserByEmail(db: Queryable, email: string): Promise<Pick<User, 'id' | 'status'> | undefined> {
+  const { rows } = await db.query<Pick<User, 'id' | 'status'>>(
+    `SELECT id, status FROM users WHERE email = $1 AND status <> 'deleted' FOR UPDATE`,
     [email],
   );
   return rows[0];
 }
 
-export async function updatePasswordHash(db: Queryable, userId: string, passwordHash: string): Promise<void> {
-  await db.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [userId, passwordHash]);
+/** Who a mail about an account goes to: the stored address, with the profile's locale. */
+export interface MailRecipient {
+  id: string;
+  email: string;
+  status: UserStatus;
+  email_verified: boolean;
+  locale: string | null;
+}
+
+/** The recipients of mails about these accounts (missing ids are absent). */
+export async function findMailRecipients(db: Queryable, userIds: string[]): Promise<MailRecipient[]> {
+  const { rows } = await db.query<MailRecipient>(
+    `SELECT u.id, u.email, u.status, u.email_verified, p.locale
+       FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id WHERE u.id = ANY($1::uuid[])`,
+    [userIds],
+  );
+  return rows;
 }

@@ -1,0 +1,45 @@
+import type { Config } from '../../config/config.js';
+import type { PoolClient } from '../../db/pool.js';
+import { updateLoginAttemptScore } from '../../db/queries/login-attempts.js';
+import { insertReactions, type Reaction } from '../../db/queries/reactions.js';
+import type { DomainEvent } from '../../events.js';
+import { guardAccountOnFailureBurst, releaseLapsedGuard } from './guard-account.js';
+import { loadLoginFeatures } from './login-features.js';
+import { scoreLoginAttempt, type RiskScore } from './score-login-attempt.js';
+
+export interface Assessment extends RiskScore {
+  /** A new guard began with this attempt (UserLocked is in the outbox). */
+  guarded: boolean;
+  /** The "new sign-in" mail owed, recorded in this transaction; enqueue it after commit. */
+  followUps: Reaction[];
+}
+
+/**
+ * Scores the attempt a LoginSucceeded or LoginFailed event names, stores the score and
+ * its reasons, and acts in the same transaction: a risky success owes a "new sign-in"
+ * mail (a reactions row, so it survives Redis), a burst of failures guards the account.
+ * Returns undefined when the attempt no longer exists.
+ */
+export async function assessLoginAttempt(
+  tx: PoolClient,
+  settings: Config['anomaly'],
+  event: DomainEvent,
+): Promise<Assessment | undefined> {
+  const attemptId = event.data.attempt_id;
+  if (typeof attemptId !== 'string' && typeof attemptId !== 'number') return undefined;
+  const attempt = await loadLoginFeatures(tx, settings, String(attemptId));
+  if (!attempt) return undefined;
+
+  await releaseLapsedGuard(tx, attempt.userId);
+  const risk = scoreLoginAttempt(attempt.features, { dormantDays: settings.dormantDays });
+  await updateLoginAttemptScore(tx, attempt.id, risk.score, risk.reasons);
+
+  const guarded = attempt.success ? false : await guardAccountOnFailureBurst(tx, settings, attempt);
+
+  let followUps: Reaction[] = [];
+  if (attempt.success && risk.score >= settings.notifyThreshold) {
+    const notice: DomainEvent = { ...event, data: { ...event.data, risk_score: risk.score } };
+    followUps = await insertReactions(tx, [{ event_id: event.event_id, job_name: 'send-new-sign-in-mail', payload: notice }]);
+  }
+  return { ...risk, guarded, followUps };
+}

@@ -1,0 +1,57 @@
+import type { Config } from '../../config/config.js';
+import type { Queryable } from '../../db/pool.js';
+import { isAccountGuarded, releaseLapsedAccountGuard, upsertAccountGuard } from '../../db/queries/account-guards.js';
+import { findSignInFamiliarity } from '../../db/queries/login-attempts.js';
+import { insertOutboxEvent } from '../../db/queries/outbox.js';
+import { createEvent } from '../../events.js';
+
+export const FAILURE_BURST = 'failure_burst';
+
+/**
+ * After a failed attempt: when the account saw guardFailures failures within the guard
+ * window, guard it until guardSeconds after this attempt (or extend the running guard
+ * to then). A new guard emits UserLocked, whose reaction mails the owner. Returns
+ * whether a new guard began.
+ */
+export async function guardAccountOnFailureBurst(
+  tx: Queryable,
+  settings: Config['anomaly'],
+  attempt: { userId: string; createdAt: Date; guardWindowFailures: number },
+): Promise<boolean> {
+  if (attempt.guardWindowFailures < settings.guardFailures) return false;
+  const until = new Date(attempt.createdAt.getTime() + settings.guardSeconds * 1_000);
+  const guard = await upsertAccountGuard(tx, attempt.userId, FAILURE_BURST, until);
+  if (!guard?.started) return false;
+  await insertOutboxEvent(
+    tx,
+    createEvent('UserLocked', attempt.userId, { reason: FAILURE_BURST, until: guard.guarded_until.toISOString() }),
+  );
+  return true;
+}
+
+/** Announces (UserUnlocked) a guard that has lapsed since the account's last scored attempt. */
+export async function releaseLapsedGuard(tx: Queryable, userId: string): Promise<void> {
+  const lapsed = await releaseLapsedAccountGuard(tx, userId);
+  if (lapsed) {
+    await insertOutboxEvent(
+      tx,
+      createEvent('UserUnlocked', userId, { reason: 'guard_expired', guarded_until: lapsed.guarded_until.toISOString() }),
+    );
+  }
+}
+
+/**
+ * Whether a sign-in with the right password is refused because the account is guarded
+ * and neither this IP prefix nor this user agent ever signed in to it successfully. The
+ * owner's known networks and devices keep working, so failures from elsewhere cannot
+ * lock the owner out.
+ */
+export async function isSignInRefusedByGuard(
+  db: Queryable,
+  userId: string,
+  client: { ip: string | undefined; userAgent: string | undefined },
+): Promise<boolean> {
+  if (!(await isAccountGuarded(db, userId))) return false;
+  const familiar = await findSignInFamiliarity(db, userId, client.ip, client.userAgent);
+  return !familiar.known_ip_prefix && !familiar.known_user_agent;
+}

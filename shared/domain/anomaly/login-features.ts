@@ -1,0 +1,45 @@
+import type { Config } from '../../config/config.js';
+import type { Queryable } from '../../db/pool.js';
+import { findLoginAttemptFeatures } from '../../db/queries/login-attempts.js';
+import type { LoginFeatures } from './score-login-attempt.js';
+
+export interface ScoredAttempt {
+  id: string;
+  userId: string;
+  success: boolean;
+  createdAt: Date;
+  features: LoginFeatures;
+  /** The account's failures within the guard window, this attempt included. */
+  guardWindowFailures: number;
+}
+
+/**
+ * The features of one attempt derived in SQL from the account's history in
+ * login_attempts; undefined when the attempt is gone (pruned) or belongs to no account.
+ */
+export async function loadLoginFeatures(
+  db: Queryable,
+  settings: Config['anomaly'],
+  attemptId: string,
+): Promise<ScoredAttempt | undefined> {
+  const row = await findLoginAttemptFeatures(db, attemptId, {
+    velocitySeconds: settings.velocityWindowSeconds,
+    guardSeconds: settings.guardWindowSeconds,
+  });
+  if (!row?.user_id) return undefined;
+  return {
+    id: row.id,
+    userId: row.user_id,
+    success: row.success,
+    createdAt: row.created_at,
+    guardWindowFailures: row.guard_window_failures,
+    features: {
+      hasPriorSuccess: row.has_prior_success,
+      newIpPrefix: !row.known_ip_prefix,
+      newUserAgent: !row.known_user_agent,
+      accountFailures: row.account_failures,
+      ipFailures: row.ip_failures,
+      secondsSinceLastSuccess: row.seconds_since_last_success,
+    },
+  };
+}
