@@ -14,7 +14,7 @@ import { startAnomalyWorker } from '../workers/anomaly/start-anomaly-worker.js';
 import { startEmailWorker } from '../workers/email/start-email-worker.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testDatabase } from './support/hooks.js';
-import { randomEmail, strongPassword, type JsonResponse } from './support/http.js';
+import { randomEmail, request, strongPassword, type JsonResponse } from './support/http.js';
 import { linksIn, outboxEventsOf, tokenFromMail } from './support/mail-harness.js';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -59,28 +59,12 @@ describe('login anomaly scoring', function () {
     await sink?.close();
   });
 
-  async function call(method: string, path: string, options: { json?: unknown; ip?: string; ua?: string; bearer?: string; form?: Record<string, string> } = {}): Promise<JsonResponse> {
+  function call(method: string, path: string, options: { json?: unknown; ip?: string; ua?: string; bearer?: string; form?: Record<string, string> } = {}): Promise<JsonResponse> {
     const headers: Record<string, string> = {};
     if (options.ip) headers['x-forwarded-for'] = options.ip;
     if (options.ua) headers['user-agent'] = options.ua;
     if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
-    let body: string | undefined;
-    if (options.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(options.json);
-    } else if (options.form) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(options.form).toString();
-    }
-    const response = await fetch(app.url + path, { method, headers, body });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, text, body: parsed };
+    return request(method, path, { json: options.json, form: options.form, headers, baseUrl: app.url });
   }
 
   const login = (user: { email: string; password: string }, ip: string, ua: string) =>

@@ -8,19 +8,30 @@ export interface JsonResponse<T = any> {
   body: T;
 }
 
-/** A request to the test API; `json` is sent as application/json, `raw` as given. */
-export async function request<T = any>(
-  method: string,
-  path: string,
-  options: { json?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {},
-): Promise<JsonResponse<T>> {
+export interface RequestOptions {
+  /** Sent as application/json. */
+  json?: unknown;
+  /** Sent as application/x-www-form-urlencoded, as the HTML pages' forms do. */
+  form?: Record<string, string>;
+  /** Sent as given. */
+  raw?: string | Buffer;
+  headers?: Record<string, string>;
+  /** Another app than the shared test app. */
+  baseUrl?: string;
+}
+
+/** A request to the test API (or `baseUrl`); the body is parsed as JSON when it is JSON. */
+export async function request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | Buffer | undefined = options.raw;
   if (options.json !== undefined) {
     headers['content-type'] ??= 'application/json';
     body = JSON.stringify(options.json);
+  } else if (options.form !== undefined) {
+    headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(options.form).toString();
   }
-  const response = await fetch(testApp().url + path, { method, headers, body });
+  const response = await fetch((options.baseUrl ?? testApp().url) + path, { method, headers, body });
   const text = await response.text();
   let parsed: unknown;
   try {
