@@ -3,10 +3,21 @@ import type { Component } from '../shared/process/boot.js';
 import type { Services } from '../shared/services.js';
 import { createApp } from './app.js';
 
-/** Starts the HTTP API on PORT; stop() finishes requests in flight, then closes. */
+/**
+ * Starts the HTTP API on PORT. stop() stops accepting, answers the requests still waiting
+ * for a hashing slot with 503, waits for every request handler to finish (so none runs
+ * on after the database pool is closed), then closes the server.
+ */
 export async function startHttpServer(services: Services): Promise<Component> {
   const { config, log } = services;
-  const server = http.createServer(createApp(services).callback());
+  const handle = createApp(services).callback();
+  // Koa's handler promise settles when the middleware is done, even for a request whose
+  // connection was cut: that, not the socket, is what must end before the pool does.
+  const handlers = new Set<Promise<void>>();
+  const server = http.createServer((req, res) => {
+    const handler = handle(req, res).finally(() => handlers.delete(handler));
+    handlers.add(handler);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, () => resolve());
@@ -19,10 +30,16 @@ export async function startHttpServer(services: Services): Promise<Component> {
     name: 'http',
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      services.hasher.close();
+      // Keep-alive connections turn idle as their last request is answered: close them then.
       server.closeIdleConnections();
-      // Requests still running after half the shutdown budget are cut off.
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+      // Requests still running after half the shutdown budget are cut off; their handlers
+      // still run to the end (bounded by the budget itself, see boot).
       const cutoff = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs / 2);
+      while (handlers.size > 0) await Promise.allSettled([...handlers]);
       await closed;
+      clearInterval(idleSweep);
       clearTimeout(cutoff);
     },
   };

@@ -8,11 +8,11 @@
  * The sink is a real smtp-server in a child process (this file with --sink) that accepts
  * and discards every message and reports the count. BENCH_MAIL_COUNT (default 2000) and
  * BENCH_MAIL_ROUNDS (default 5) size the run; EMAIL_CONCURRENCY and SMTP_MAX_CONNECTIONS
- * are read as the app reads them.
+ * are read as the app reads them. `npm run bench -- mail` runs it through bench/run.ts.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
@@ -89,9 +89,36 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function main(): Promise<void> {
+export interface MailBenchResult {
+  messages: number;
+  rounds: Array<{ round: number; raw_per_second: number; worker_per_second: number }>;
+  raw_per_second: number;
+  worker_per_second: number;
+  /** worker ÷ raw, the ratio of the medians; target >= 0.8. */
+  ratio: number;
+  pass: boolean;
+}
+
+/** The figure as one line for bench/run.ts's closing summary. */
+export function formatMail(result: MailBenchResult): string {
+  const ratios = result.rounds.map((r) => (r.worker_per_second / r.raw_per_second).toFixed(2)).join(', ');
+  return (
+    `mails/s through the email worker ÷ raw nodemailer: ${result.ratio.toFixed(2)}, target >= 0.8: ${result.pass ? 'PASS' : 'MISS'}; ` +
+    `${result.worker_per_second.toFixed(0)} ÷ ${result.raw_per_second.toFixed(0)} mails/s (medians of ${result.rounds.length} rounds of ${result.messages}; round ratios ${ratios})`
+  );
+}
+
+export interface MailBenchOptions {
+  /** Registers an undo step to run also if the caller is interrupted (bench/run.ts's cleanups). */
+  defer?: (step: () => Promise<unknown>) => void;
+}
+
+/** Runs the mail benchmark, prints its table and returns the figures (for bench/run.ts). */
+export async function runMailBench({ defer = () => undefined }: MailBenchOptions = {}): Promise<MailBenchResult> {
   const sink = await startSink();
+  defer(async () => sink.stop());
   const database = await createMigratedDatabase();
+  defer(() => dropDatabase(database));
   const prefix = `bench-mail-${crypto.randomBytes(4).toString('hex')}`;
   const config = loadConfig({
     ...process.env,
@@ -186,7 +213,15 @@ async function main(): Promise<void> {
   ]);
   const perRound = median(results.map((r) => r.worker / r.raw));
   console.log(`worker / raw = ${(worker / raw).toFixed(2)} (ratio of the medians; median of the rounds' ratios ${perRound.toFixed(2)}), target >= 0.8: ${worker / raw >= 0.8 ? 'met' : 'NOT met'}`);
+  return {
+    messages: COUNT,
+    rounds: results.map((r) => ({ round: r.round, raw_per_second: r.raw, worker_per_second: r.worker })),
+    raw_per_second: raw,
+    worker_per_second: worker,
+    ratio: worker / raw,
+    pass: worker / raw >= 0.8,
+  };
 }
 
 if (process.argv.includes('--sink')) await runSink();
-else await main();
+else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runMailBench();

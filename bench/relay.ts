@@ -15,6 +15,7 @@
  * OUTBOX_*, RELAY_* and REACTION_* variables are passed to the relay (to try other
  * batch sizes); BENCH_RELAY_ROUNDS, BENCH_RELAY_BACKLOG, BENCH_RELAY_LATENCY_SECONDS size
  * the run; BENCH_RELAY_NODE_ARGS (e.g. "--cpu-prof") go to the relay's node.
+ * `npm run bench -- relay` runs it through bench/run.ts.
  */
 import crypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -162,9 +163,22 @@ export interface RelayBenchRow {
   result: string;
 }
 
+/** The rows as plain lines for bench/run.ts's closing summary. */
+export function formatRelay(rows: RelayBenchRow[]): string {
+  return rows
+    .map((row) => `${row.metric}: ${row.value}${row.target ? `, target ${row.target}: ${row.result === 'pass' ? 'PASS' : 'MISS'}` : ''}${row.rounds ? ` (${row.rounds})` : ''}`)
+    .join('\n');
+}
+
+export interface RelayBenchOptions {
+  /** Registers an undo step to run also if the caller is interrupted (bench/run.ts's cleanups). */
+  defer?: (step: () => Promise<unknown>) => void;
+}
+
 /** Runs both relay benchmarks, prints their table and returns its rows (for bench/run.ts). */
-export async function runRelayBench(): Promise<RelayBenchRow[]> {
+export async function runRelayBench({ defer = () => undefined }: RelayBenchOptions = {}): Promise<RelayBenchRow[]> {
   const database = await createMigratedDatabase();
+  defer(() => dropDatabase(database));
   const pool = new pg.Pool({ connectionString: databaseUrlFor(database), max: 4 });
   const connection = await amqp.connect(BROKER_URL);
   const channel = await connection.createConfirmChannel();
@@ -183,6 +197,7 @@ export async function runRelayBench(): Promise<RelayBenchRow[]> {
     LOG_LEVEL: 'info',
     ...passThrough,
   }, process.env.BENCH_RELAY_NODE_ARGS?.split(' ').filter(Boolean));
+  defer(() => relay.stop('SIGKILL'));
   try {
     await relay.waitForLog(/acquired the leader lock/, 30_000);
     await relay.waitForLog(/connected to RabbitMQ/, 30_000);

@@ -30,6 +30,9 @@ export async function startWorkers(services: Services): Promise<Component> {
   await workerRedis.connect().catch((error: Error) => log.warn({ reason: error.message }, 'Redis is not reachable yet; workers will wait for it'));
   if (workerRedis.status === 'ready') await checkRedisEviction(workerRedis, log);
   const queues = createQueues(workerRedis, config.queuePrefix);
+  // An outage is reported by each worker's 'error' listener; without a listener of their
+  // own the queues would print every failed reconnect to stderr, outside the JSON log.
+  for (const queue of Object.values(queues)) queue.on('error', () => undefined);
   const deps: WorkerDeps = { ...services, workerRedis, queues };
 
   const started: Component[] = [];

@@ -1,5 +1,5 @@
 import argon2 from 'argon2';
-import { ConcurrencyLimiter, QueueFullError } from '../concurrency-limiter.js';
+import { ConcurrencyLimiter, LimiterClosedError, QueueFullError } from '../concurrency-limiter.js';
 import { AppError } from '../errors.js';
 
 export interface HashingOptions {
@@ -14,6 +14,7 @@ export interface HashingOptions {
  * argon2id hashing with bounded concurrency. Each hash holds memoryKiB of RAM and a
  * libuv thread, so at most `concurrency` run at once and a bounded queue waits;
  * beyond it callers get 503 unavailable with Retry-After instead of exhausting memory.
+ * Once closed (shutdown), waiting and later callers get the same 503.
  */
 export class PasswordHasher {
   private readonly limiter: ConcurrencyLimiter;
@@ -42,6 +43,15 @@ export class PasswordHasher {
     await this.verify(await this.dummyHash, password);
   }
 
+  /**
+   * Refuses the hashing still waiting for a slot, and any later, with 503 unavailable:
+   * on shutdown, requests queued behind a login flood are answered at once instead of
+   * being hashed one by one (or reaching a closed pool). Running hashes finish.
+   */
+  close(): void {
+    this.limiter.close();
+  }
+
   /** True when a stored hash was made with other parameters and should be upgraded. */
   needsRehash(hash: string): boolean {
     try {
@@ -55,7 +65,7 @@ export class PasswordHasher {
     try {
       return await this.limiter.run(task);
     } catch (error) {
-      if (error instanceof QueueFullError) {
+      if (error instanceof QueueFullError || error instanceof LimiterClosedError) {
         throw new AppError('unavailable', undefined, undefined, { 'Retry-After': '1' });
       }
       throw error;

@@ -34,8 +34,8 @@ function readConfig(): Config {
 
 /**
  * The composition root of every process: config, logger, services, database wait,
- * migrations, then the given components; SIGTERM/SIGINT stop them in reverse order,
- * bounded by SHUTDOWN_TIMEOUT_MS, and close the connections.
+ * migrations, then the given components; SIGTERM/SIGINT stop them all together,
+ * bounded by SHUTDOWN_TIMEOUT_MS, and then close the connections.
  */
 export async function boot(name: string, starters: Starter[]): Promise<void> {
   const config = readConfig();
@@ -62,9 +62,13 @@ export async function boot(name: string, starters: Starter[]): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
-    for (const component of components.reverse()) {
-      await component.stop().catch((error: unknown) => log.error({ err: error, component: component.name }, 'stop failed'));
-    }
+    // Every component stops taking work at once (the API must not keep accepting while the
+    // workers drain); the connections close only once every component has finished.
+    await Promise.all(
+      components.map((component) =>
+        component.stop().catch((error: unknown) => log.error({ err: error, component: component.name }, 'stop failed')),
+      ),
+    );
     await services.close();
     log.info('stopped');
     process.exit(0);

@@ -4,7 +4,7 @@ import { JOB_QUEUE, QUEUE_NAMES, reactionJobId, type JobName, type JobPayloads, 
 export type Queues = Record<QueueName, Queue>;
 
 /**
- * Retry with exponential backoff (1 s, 2 s, 4 s ... about 4 minutes in all); keep a
+ * Retry with exponential backoff (1 s, 2 s, 4 s ... 64 s: about 2 minutes in all); keep a
  * bounded history of completed and failed jobs for the dashboard.
  */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {

@@ -4,6 +4,7 @@ import { releaseAllOutboxLeases } from '../../shared/db/queries/outbox.js';
 import type { Component } from '../../shared/process/boot.js';
 import { closeQueues, createQueues } from '../../shared/queues/queues.js';
 import type { Services } from '../../shared/services.js';
+import { clearFinishedReactionJobs } from './clear-finished-jobs.js';
 import { drainOutbox, type DrainContext } from './drain-outbox.js';
 import { enqueueReactions } from './enqueue-reactions.js';
 import { acquireLeadership, type Leadership } from './leader-lock.js';
@@ -75,6 +76,8 @@ export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool'>
     const sweeper = startReactionSweeper({
       pool,
       lane,
+      // Redis away: nothing to clear, and the lane reports the outage once.
+      clearFinished: async (reactions) => (redis.status === 'ready' ? clearFinishedReactionJobs(queues, reactions) : 0),
       log,
       timeoutSeconds: settings.reactionTimeoutSeconds,
       intervalMs: settings.reactionSweepIntervalMs,
