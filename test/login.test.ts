@@ -240,7 +240,8 @@ describe('GET /me', () => {
         return { authorization: `Bearer ${token}` };
       }],
       ['an unknown kid', () => ({ authorization: `Bearer ${signed({}, { keyid: 'no-such-key' })}` })],
-      ['an expired token', () => ({ authorization: `Bearer ${signed({ exp: Math.floor(Date.now() / 1000) - 10 })}` })],
+      // Beyond the 30 s clock tolerance (JWT_CLOCK_TOLERANCE_SECONDS).
+      ['an expired token', () => ({ authorization: `Bearer ${signed({ exp: Math.floor(Date.now() / 1000) - 60 })}` })],
       ['another audience', () => ({ authorization: `Bearer ${signed({ aud: 'someone-else' })}` })],
       ['another issuer', () => ({ authorization: `Bearer ${signed({ iss: 'https://evil.example' })}` })],
       ['a session id that does not exist', () => ({ authorization: `Bearer ${signed({ sid: '00000000-0000-4000-8000-000000000000' })}` })],

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from '../shared/config/config.js
 import { createEvent } from '../shared/events.js';
 import type { Component } from '../shared/process/boot.js';
 import { runMaintenance, type MaintenanceSettings } from '../workers/maintenance/run-maintenance.js';
+import { KEY_ROTATION_CRON, KEY_ROTATION_QUEUE } from '../workers/maintenance/key-rotation.js';
 import { MAINTENANCE_QUEUE, startMaintenance } from '../workers/maintenance/start-maintenance.js';
 import { testApp } from './support/hooks.js';
 import { testEnv } from './support/test-app.js';
@@ -215,7 +216,10 @@ describe('maintenance', () => {
       await boss.start();
       try {
         const schedules = await boss.getSchedules();
-        expect(schedules.map((entry) => [entry.name, entry.cron])).to.deep.equal([[MAINTENANCE_QUEUE, '* * * * *']]);
+        expect(schedules.map((entry) => [entry.name, entry.cron]).sort()).to.deep.equal([
+          [MAINTENANCE_QUEUE, '* * * * *'],
+          [KEY_ROTATION_QUEUE, KEY_ROTATION_CRON],
+        ]);
         expect((await boss.getQueue(MAINTENANCE_QUEUE))?.policy).to.equal('stately');
       } finally {
         await boss.stop({ graceful: false });

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { createReadinessCheck } from '../../shared/health/readiness.js';
 import type { Services } from '../../shared/services.js';
 
-/** Liveness, readiness and the public signing keys: the unauthenticated probes. */
+/** Liveness and readiness: the unauthenticated probes. */
 export function healthRoutes(services: Services): Router {
   const readiness = createReadinessCheck(services);
   return new Router()
@@ -13,9 +13,5 @@ export function healthRoutes(services: Services): Router {
       const { ready, checks } = await readiness();
       ctx.status = ready ? 200 : 503;
       ctx.body = { status: ready ? 'ok' : 'unavailable', checks };
-    })
-    .get('/.well-known/jwks.json', (ctx) => {
-      ctx.set('Cache-Control', 'public, max-age=300');
-      ctx.body = services.keys.publicJwks();
     });
 }

@@ -6,6 +6,8 @@ export interface AccessTokenSettings {
   issuer: string;
   audience: string;
   accessTtlSeconds: number;
+  /** Leeway for exp, nbf and iat between clocks. */
+  clockToleranceSeconds: number;
 }
 
 export interface AccessClaims {
@@ -38,7 +40,12 @@ export class AccessTokens {
     });
   }
 
-  /** Verified claims, or 401 unauthorized: header key material (jwk, jku, x5c) is never trusted. */
+  /**
+   * Verified claims, or 401 unauthorized. The key comes only from the store by `kid`:
+   * key material in the header (jwk, jku, x5c, x5u) is never read. The algorithm is
+   * pinned; iss and aud must match; exp is required and a future nbf or iat is refused
+   * (both within the clock tolerance); iat may not be older than the token lifetime.
+   */
   async verify(token: string): Promise<AccessClaims> {
     const unauthorized = new AppError('unauthorized');
     const decoded = jwt.decode(token, { complete: true });
@@ -46,13 +53,20 @@ export class AccessTokens {
     if (!decoded || decoded.header.alg !== ALGORITHM || typeof kid !== 'string') throw unauthorized;
     const key = await this.keys.publicKey(kid);
     if (!key) throw unauthorized;
+    const { issuer, audience, accessTtlSeconds, clockToleranceSeconds } = this.settings;
     try {
       const payload = jwt.verify(token, key, {
         algorithms: [ALGORITHM],
-        issuer: this.settings.issuer,
-        audience: this.settings.audience,
+        issuer,
+        audience,
+        clockTolerance: clockToleranceSeconds,
+        // Requires iat and bounds a token's age by the lifetime this service gives its tokens.
+        maxAge: accessTtlSeconds,
       });
       if (typeof payload === 'string' || typeof payload.sub !== 'string' || typeof payload.sid !== 'string') throw unauthorized;
+      // jsonwebtoken skips exp when it is absent; a token without one would never expire.
+      if (typeof payload.exp !== 'number') throw unauthorized;
+      if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + clockToleranceSeconds) throw unauthorized;
       return { sub: payload.sub, sid: payload.sid };
     } catch {
       throw unauthorized;

@@ -2,6 +2,7 @@ import PgBoss from 'pg-boss';
 import type { Pool } from '../../shared/db/pool.js';
 import type { Component } from '../../shared/process/boot.js';
 import type { Services } from '../../shared/services.js';
+import { scheduleKeyRotation, workKeyRotation } from './key-rotation.js';
 import { runMaintenance, type MaintenanceReport } from './run-maintenance.js';
 
 /** The pg-boss queue, and schedule, of the retention purge. */
@@ -32,10 +33,11 @@ export interface MaintenanceOptions {
 
 /**
  * The maintenance role: pg-boss 10 in its own `pgboss` schema on DATABASE_URL runs the
- * retention purge on MAINTENANCE_CRON once per cluster, however many maintenance
- * workers run. pg-boss lets one instance per cron tick enqueue the schedule's job
- * (deduplicated per minute), and the `stately` queue policy keeps at most one purge
- * queued and one running, so ticks that pile up during a long purge collapse into one.
+ * retention purge on MAINTENANCE_CRON, and the signing-key rotation check hourly
+ * (key-rotation.ts), once per cluster, however many maintenance workers run. pg-boss
+ * lets one instance per cron tick enqueue the schedule's job (deduplicated per minute),
+ * and the `stately` queue policy keeps at most one purge queued and one running, so
+ * ticks that pile up during a long purge collapse into one.
  */
 export async function startMaintenance(
   deps: Pick<Services, 'config' | 'log' | 'pool'>,
@@ -68,7 +70,9 @@ export async function startMaintenance(
         expireInSeconds: 3_600,
       });
       await boss.schedule(MAINTENANCE_QUEUE, config.maintenance.cron, {}, { tz: 'UTC' });
+      await scheduleKeyRotation(boss);
     });
+    await workKeyRotation(boss, { config, pool, log }, pollingIntervalSeconds);
     await boss.work(MAINTENANCE_QUEUE, { batchSize: 1, pollingIntervalSeconds }, async (jobs): Promise<MaintenanceReport[]> => {
       const reports: MaintenanceReport[] = [];
       for (const job of jobs) {
