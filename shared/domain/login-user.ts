@@ -89,7 +89,7 @@ async function signIn(deps: LoginDeps, userId: string, email: string, client: Cl
     email,
     ip: client.ip,
     userAgent: client.userAgent,
-    ttlSeconds: deps.config.tokens.sessionTtlSeconds,
+    ttlSeconds: deps.config.sessions.absoluteTtlSeconds,
     refreshTokenHash: hashToken(refreshToken),
     event: createEvent('LoginSucceeded', userId),
   });

@@ -17,7 +17,7 @@ export async function openSession(
   { accessTokens, config }: Pick<Services, 'accessTokens' | 'config'>,
   session: { userId: string; ip: string | undefined; userAgent: string | undefined },
 ): Promise<IssuedTokens> {
-  const row = await insertSession(tx, { ...session, ttlSeconds: config.tokens.sessionTtlSeconds });
+  const row = await insertSession(tx, { ...session, ttlSeconds: config.sessions.absoluteTtlSeconds });
   const refreshToken = randomToken();
   await insertRefreshToken(tx, row.id, hashToken(refreshToken), row.expires_at);
   return {
