@@ -1,8 +1,9 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { loginUser } from '../../shared/domain/login-user.js';
 import { registerUser } from '../../shared/domain/register-user.js';
+import { loginWithLimits } from '../../shared/rate-limit/login-with-limits.js';
 import type { Services } from '../../shared/services.js';
+import { bodyEmail, rateLimit } from '../middleware/koa-rate-limit.js';
 import { localeField, optionalText, requiredString, timeZoneField } from '../schemas.js';
 import { validate } from '../validate.js';
 
@@ -23,7 +24,7 @@ const loginSchema = z.object({
 /** POST /register (201 {message, user_id}) and POST /login (200 tokens). */
 export function authRoutes(services: Services): Router {
   return new Router()
-    .post('/register', async (ctx) => {
+    .post('/register', rateLimit(services.rateLimits, 'register', bodyEmail), async (ctx) => {
       const input = validate(registerSchema, ctx.request.body);
       const { userId } = await registerUser(services, {
         email: input.email,
@@ -37,7 +38,7 @@ export function authRoutes(services: Services): Router {
     })
     .post('/login', async (ctx) => {
       const input = validate(loginSchema, ctx.request.body);
-      const issued = await loginUser(services, input, {
+      const issued = await loginWithLimits(services, input, {
         ip: ctx.state.clientIp,
         userAgent: ctx.get('user-agent').slice(0, 512) || undefined,
       });

@@ -5,6 +5,7 @@ import { resendVerification } from '../../shared/domain/resend-verification.js';
 import { verifyEmail } from '../../shared/domain/verify-email.js';
 import { AppError } from '../../shared/errors.js';
 import type { Services } from '../../shared/services.js';
+import { rateLimit } from '../middleware/koa-rate-limit.js';
 import { requireAuth, type AuthState } from '../middleware/koa-require-auth.js';
 import { emailVerifiedPage, verificationFailedPage, verifyEmailPage } from '../pages/email-verification-pages.js';
 import { isFormPost, sendPage } from '../pages/render-page.js';
@@ -34,7 +35,7 @@ export function emailVerificationRoutes(services: Services): Router {
       if (token) sendPage(ctx, 200, verifyEmailPage(token));
       else sendPage(ctx, 400, verificationFailedPage());
     })
-    .post('/email/verify', async (ctx) => {
+    .post('/email/verify', rateLimit(services.rateLimits, 'verify'), async (ctx) => {
       const asPage = isFormPost(ctx);
       try {
         const { token } = validate(verifySchema, ctx.request.body);

@@ -5,6 +5,7 @@ import { requestPasswordReset } from '../../shared/domain/request-password-reset
 import { resetPassword } from '../../shared/domain/reset-password.js';
 import { AppError } from '../../shared/errors.js';
 import type { Services } from '../../shared/services.js';
+import { bodyEmail, rateLimit } from '../middleware/koa-rate-limit.js';
 import { passwordResetDonePage, resetFailedPage, resetPasswordPage } from '../pages/password-reset-pages.js';
 import { isFormPost, sendPage } from '../pages/render-page.js';
 import { requiredString } from '../schemas.js';
@@ -34,7 +35,7 @@ function formToken(body: unknown): string | undefined {
  */
 export function passwordResetRoutes(services: Services): Router {
   return new Router()
-    .post('/password/forgot', async (ctx) => {
+    .post('/password/forgot', rateLimit(services.rateLimits, 'forgot', bodyEmail), async (ctx) => {
       const { email } = validate(forgotSchema, ctx.request.body);
       await requestPasswordReset(services.pool, email);
       ctx.status = 202;
@@ -45,7 +46,7 @@ export function passwordResetRoutes(services: Services): Router {
       if (token) sendPage(ctx, 200, resetPasswordPage(token, services.config.passwords));
       else sendPage(ctx, 400, resetFailedPage());
     })
-    .post('/password/reset', async (ctx) => {
+    .post('/password/reset', rateLimit(services.rateLimits, 'reset'), async (ctx) => {
       const asPage = isFormPost(ctx);
       try {
         const input = validate(resetSchema, ctx.request.body);

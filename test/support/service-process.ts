@@ -100,6 +100,7 @@ export function serviceEnv(databaseUrl: string, port: number, overrides: Record<
     LOG_LEVEL: 'info',
     QUEUE_PREFIX: `test-${crypto.randomBytes(4).toString('hex')}`,
     HASH_CONCURRENCY: '1',
+    RATE_LIMIT_SCALE: '10000',
     ...overrides,
   };
 }

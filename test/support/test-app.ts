@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../api/app.js';
@@ -12,7 +13,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The test environment: the real services of this machine, quiet logs, cheap-but-real argon2. */
+/** This run's rate-limit key prefix in the shared Redis, so runs do not count against each other. */
+const RATE_LIMIT_PREFIX = `test-rl-${crypto.randomBytes(4).toString('hex')}`;
+
+/**
+ * The test environment: the real services of this machine, quiet logs, cheap-but-real
+ * argon2, and rate limits scaled out of the way of the suites' bursts of logins and
+ * registrations (test/rate-limits.test.ts sets small ones of its own).
+ */
 export function testEnv(database: string, overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     NODE_ENV: 'test',
@@ -23,6 +31,8 @@ export function testEnv(database: string, overrides: NodeJS.ProcessEnv = {}): No
     PUBLIC_URL: 'http://localhost:8001',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PORT: '0',
+    RATE_LIMIT_SCALE: '10000',
+    RATE_LIMIT_PREFIX,
     ...overrides,
   };
 }

@@ -1,0 +1,106 @@
+import type { EnvReader } from './env-reader.js';
+
+export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register'] as const;
+export type RateLimitAction = (typeof RATE_LIMIT_ACTIONS)[number];
+
+/** What a limit counts by: the client's address, the account named, or both together. */
+export const RATE_LIMIT_KEYS = ['ip', 'account', 'ip_account'] as const;
+export type RateLimitKey = (typeof RATE_LIMIT_KEYS)[number];
+
+export interface RateLimitRule {
+  points: number;
+  seconds: number;
+}
+
+export type RateLimitRules = Record<RateLimitAction, Partial<Record<RateLimitKey, RateLimitRule>>>;
+
+export interface RateLimitSettings {
+  /** Points already multiplied by RATE_LIMIT_SCALE. */
+  rules: RateLimitRules;
+  scale: number;
+  /** Redis keys live under `{prefix}:rl:` (a hash tag, as the queues use). */
+  prefix: string;
+  /** Progressive login delay: base, doubled per failure past half a limit, capped at max; 0 turns it off. */
+  delay: { baseMs: number; maxMs: number };
+}
+
+/**
+ * The defaults (README, "Rate limits"), unscaled. Login limits count failed attempts;
+ * the others count every request. verify, reset and refresh carry a token, not an
+ * account, so only their address is known before the work is done.
+ * LOGIN_ACCOUNT must stay below half of ANOMALY_GUARD_FAILURES (a fixed window lets
+ * two windows' worth of failures fall within one sliding guard window), so that a
+ * guesser meets a 429 before the account is guarded.
+ */
+export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
+  login: { ip: { points: 30, seconds: 900 }, account: { points: 4, seconds: 900 }, ip_account: { points: 3, seconds: 900 } },
+  forgot: { ip: { points: 20, seconds: 3_600 }, account: { points: 5, seconds: 3_600 }, ip_account: { points: 3, seconds: 3_600 } },
+  register: { ip: { points: 10, seconds: 3_600 }, account: { points: 5, seconds: 3_600 }, ip_account: { points: 3, seconds: 3_600 } },
+  reset: { ip: { points: 10, seconds: 900 } },
+  verify: { ip: { points: 20, seconds: 900 } },
+  refresh: { ip: { points: 300, seconds: 900 } },
+};
+
+/** The env name of one limit, e.g. RATE_LIMIT_LOGIN_IP_ACCOUNT. */
+export function rateLimitEnvName(action: RateLimitAction, key: RateLimitKey): string {
+  return `RATE_LIMIT_${action.toUpperCase()}_${key.toUpperCase()}`;
+}
+
+const OTHER_NAMES = ['RATE_LIMIT_SCALE', 'RATE_LIMIT_PREFIX', 'RATE_LIMIT_DELAY_BASE_MS', 'RATE_LIMIT_DELAY_MAX_MS'];
+const MAX_SECONDS = 7 * 86_400;
+
+function parseRule(env: EnvReader, name: string, raw: string): RateLimitRule | undefined {
+  const match = /^\s*(\d{1,9})\s*\/\s*(\d{1,9})\s*$/.exec(raw);
+  const points = Number(match?.[1]);
+  const seconds = Number(match?.[2]);
+  if (!match || points < 1 || seconds < 1 || seconds > MAX_SECONDS) {
+    env.problems.push(`${name} must be points/seconds with both at least 1 and seconds at most ${MAX_SECONDS} (e.g. 10/900), got "${raw}"`);
+    return undefined;
+  }
+  return { points, seconds };
+}
+
+/**
+ * Reads RATE_LIMIT_<ACTION>_<KEY>=points/seconds over the defaults, scales the points,
+ * and names every bad value and every unknown RATE_LIMIT_* variable (a typo would
+ * otherwise leave a limit at its default without a word).
+ */
+export function readRateLimitSettings(env: EnvReader, source: NodeJS.ProcessEnv, queuePrefix: string): RateLimitSettings {
+  const scale = env.number('RATE_LIMIT_SCALE', 1, { min: 0.001, max: 1_000_000 });
+  const known = new Set(OTHER_NAMES);
+  const rules = {} as RateLimitRules;
+  for (const action of RATE_LIMIT_ACTIONS) {
+    rules[action] = {};
+    for (const key of RATE_LIMIT_KEYS) {
+      const name = rateLimitEnvName(action, key);
+      const fallback = RATE_LIMIT_DEFAULTS[action][key];
+      const raw = env.optional(name);
+      if (fallback) known.add(name);
+      if (raw !== undefined && !fallback) {
+        env.problems.push(`${name} is not a limit: ${action} knows no account before its token is checked, so only RATE_LIMIT_${action.toUpperCase()}_IP applies`);
+        continue;
+      }
+      const rule = raw === undefined ? fallback : parseRule(env, name, raw);
+      if (rule) rules[action][key] = { points: Math.max(1, Math.round(rule.points * scale)), seconds: rule.seconds };
+    }
+  }
+  for (const name of Object.keys(source)) {
+    if (name.startsWith('RATE_LIMIT_') && !known.has(name) && !env.problems.some((problem) => problem.startsWith(`${name} `))) {
+      env.problems.push(`${name} is not a known setting (limits are RATE_LIMIT_<${RATE_LIMIT_ACTIONS.join('|').toUpperCase()}>_<IP|ACCOUNT|IP_ACCOUNT>)`);
+    }
+  }
+  const baseMs = env.int('RATE_LIMIT_DELAY_BASE_MS', 500, { min: 0, max: 60_000 });
+  const maxMs = env.int('RATE_LIMIT_DELAY_MAX_MS', 5_000, { min: 0, max: 60_000 });
+  return { rules, scale, prefix: env.string('RATE_LIMIT_PREFIX', queuePrefix), delay: { baseMs, maxMs } };
+}
+
+/**
+ * The most failures the login ACCOUNT limit lets through within one guard window: a
+ * window of the limit may end and the next begin inside it, so up to one more window's
+ * worth than the guard window spans.
+ */
+export function loginFailuresWithinGuardWindow(settings: RateLimitSettings, guardWindowSeconds: number): number {
+  const rule = settings.rules.login.account;
+  if (!rule) return Infinity;
+  return rule.points * (Math.ceil(guardWindowSeconds / rule.seconds) + 1);
+}

@@ -1,0 +1,32 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, type ErrorCode } from '../errors.js';
+import { loginUser, type ClientInfo, type Credentials } from '../domain/login-user.js';
+import type { IssuedTokens } from '../domain/open-session.js';
+import type { Services } from '../services.js';
+
+/** The outcomes loginUser records as failed attempts (login_attempts rows the anomaly guard counts). */
+const COUNTED_FAILURES: readonly ErrorCode[] = ['invalid_credentials', 'account_locked', 'account_disabled', 'password_reset_required'];
+
+type Deps = Parameters<typeof loginUser>[0] & Pick<Services, 'rateLimits'>;
+
+/**
+ * loginUser behind the login limits, which count failed attempts: a point is taken from
+ * each limit before any hashing (so a refused client costs no argon2 and no row, and
+ * concurrent guesses cannot all slip past the check), and given back unless the attempt
+ * is recorded as a failure. A success also clears the IP-and-account counter: that
+ * client has shown it knows the password. Past half of a limit, the progressive delay
+ * is served before the hash, where it holds no hashing slot.
+ */
+export async function loginWithLimits(deps: Deps, credentials: Credentials, client: ClientInfo): Promise<IssuedTokens> {
+  const pass = await deps.rateLimits.consume('login', { ip: client.ip, account: credentials.email });
+  if (pass.delayMs > 0) await sleep(pass.delayMs);
+  let issued: IssuedTokens;
+  try {
+    issued = await loginUser(deps, credentials, client);
+  } catch (error) {
+    if (!(error instanceof AppError && COUNTED_FAILURES.includes(error.code))) await pass.refund();
+    throw error;
+  }
+  await Promise.all([pass.refund(['ip', 'account']), pass.reset(['ip_account'])]);
+  return issued;
+}

@@ -1,0 +1,150 @@
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
+import {
+  RATE_LIMIT_ACTIONS,
+  RATE_LIMIT_KEYS,
+  loginFailuresWithinGuardWindow,
+  type RateLimitAction,
+  type RateLimitKey,
+  type RateLimitSettings,
+} from '../config/rate-limit-settings.js';
+import type { Config } from '../config/config.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { accountLimitKey, ipLimitKey } from './client-keys.js';
+
+/** Who a request is counted against; a limit whose key is not given does not apply. */
+export interface RateLimitSubject {
+  ip: string | undefined;
+  /** The email the request names (any form: it is canonicalised and hashed here). */
+  account?: string | undefined;
+}
+
+/** A counted request: what it consumed, to give back or clear once its outcome is known. */
+export interface RateLimitPass {
+  /** The progressive delay owed before the work (login only uses it). */
+  delayMs: number;
+  /** Gives the points back, as if the request had not been counted by these keys. */
+  refund(keys?: readonly RateLimitKey[]): Promise<void>;
+  /** Clears these keys' counters altogether. */
+  reset(keys: readonly RateLimitKey[]): Promise<void>;
+}
+
+interface Counted {
+  key: RateLimitKey;
+  limiter: RLWrapperTimeouts;
+  id: string;
+  consumed: number;
+  points: number;
+}
+
+/** How long a Redis round trip may take before the per-process limiter answers instead. */
+const REDIS_TIMEOUT_MS = 250;
+
+/**
+ * The rate limits of every action, counted in Redis so that all API instances share them.
+ * Each limit has a per-process in-memory stand-in (rate-limiter-flexible's insurance
+ * limiter) that answers while Redis is down or slow, so logins keep working and the
+ * limits still hold per process.
+ */
+export class RateLimits {
+  private readonly limiters = new Map<string, { limiter: RLWrapperTimeouts; points: number }>();
+
+  constructor(
+    private readonly settings: RateLimitSettings,
+    redis: Redis,
+    private readonly log: Logger,
+    guard: Pick<Config['anomaly'], 'guardFailures' | 'guardWindowSeconds'>,
+  ) {
+    const failures = loginFailuresWithinGuardWindow(settings, guard.guardWindowSeconds);
+    if (failures >= guard.guardFailures) {
+      // Expected under a raised RATE_LIMIT_SCALE (load tests); on a public install it lets the guard lock first.
+      log.warn(
+        { loginAccountFailures: failures, guardFailures: guard.guardFailures },
+        'RATE_LIMIT_LOGIN_ACCOUNT lets enough failures through to guard an account before a 429; keep its points below half of ANOMALY_GUARD_FAILURES',
+      );
+    }
+    for (const action of RATE_LIMIT_ACTIONS) {
+      for (const key of RATE_LIMIT_KEYS) {
+        const rule = settings.rules[action][key];
+        if (!rule) continue;
+        const options = { points: rule.points, duration: rule.seconds, keyPrefix: `{${settings.prefix}}:rl:${action}:${key}` };
+        const insuranceLimiter = new RateLimiterMemory(options);
+        const stored = new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter });
+        this.limiters.set(`${action}:${key}`, {
+          limiter: new RLWrapperTimeouts({ limiter: stored, timeoutMs: REDIS_TIMEOUT_MS, insuranceLimiter }),
+          points: rule.points,
+        });
+      }
+    }
+  }
+
+  /**
+   * Counts one request of `action` against every limit its subject names. Over any of
+   * them: 429 rate_limited with Retry-After (seconds), and the points it took from the
+   * others are given back, so a refused request costs the client nothing elsewhere.
+   */
+  async consume(action: RateLimitAction, subject: RateLimitSubject): Promise<RateLimitPass> {
+    const targets = this.targets(action, subject);
+    const results = await Promise.allSettled(targets.map(({ limiter, id }) => limiter.consume(id)));
+    const counted: Counted[] = [];
+    let retryAfterMs = 0;
+    results.forEach((result, index) => {
+      const target = targets[index]!;
+      if (result.status === 'fulfilled') {
+        counted.push({ ...target, consumed: result.value.consumedPoints });
+      } else if (result.reason instanceof RateLimiterRes) {
+        retryAfterMs = Math.max(retryAfterMs, result.reason.msBeforeNext);
+      } else {
+        // Both Redis and the in-process stand-in failed: let the request through rather than fail it.
+        this.log.warn({ action, key: target.key, reason: String(result.reason) }, 'rate limit could not be counted');
+      }
+    });
+    const pass = this.pass(counted);
+    if (retryAfterMs > 0) {
+      await pass.refund();
+      throw new AppError('rate_limited', undefined, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) });
+    }
+    return pass;
+  }
+
+  private targets(action: RateLimitAction, subject: RateLimitSubject) {
+    const ip = ipLimitKey(subject.ip);
+    const account = subject.account === undefined ? undefined : accountLimitKey(subject.account);
+    const ids: Record<RateLimitKey, string | undefined> = {
+      ip,
+      account,
+      ip_account: account === undefined ? undefined : `${ip}|${account}`,
+    };
+    return RATE_LIMIT_KEYS.flatMap((key) => {
+      const found = this.limiters.get(`${action}:${key}`);
+      const id = ids[key];
+      return found && id !== undefined ? [{ key, limiter: found.limiter, points: found.points, id }] : [];
+    });
+  }
+
+  /**
+   * Progressive delay: past half of any limit, each further counted request waits
+   * baseMs, doubled per request, up to maxMs; the 429 comes when the limit is spent.
+   */
+  private delayFor(counted: Counted[]): number {
+    const { baseMs, maxMs } = this.settings.delay;
+    const over = Math.max(-1, ...counted.map(({ consumed, points }) => consumed - 1 - Math.floor(points / 2)));
+    if (over < 0 || baseMs === 0) return 0;
+    return Math.min(maxMs, baseMs * 2 ** Math.min(over, 20));
+  }
+
+  private pass(counted: Counted[]): RateLimitPass {
+    const quietly = (work: Promise<unknown>) => work.catch(() => undefined);
+    const pick = (keys: readonly RateLimitKey[]) => counted.filter(({ key }) => keys.includes(key));
+    return {
+      delayMs: this.delayFor(counted),
+      refund: async (keys = RATE_LIMIT_KEYS) => {
+        await Promise.all(pick(keys).map(({ limiter, id }) => quietly(limiter.reward(id))));
+      },
+      reset: async (keys) => {
+        await Promise.all(pick(keys).map(({ limiter, id }) => quietly(limiter.delete(id))));
+      },
+    };
+  }
+}

@@ -1,0 +1,292 @@
+import crypto from 'node:crypto';
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../shared/config/config.js';
+import { loginFailuresWithinGuardWindow } from '../shared/config/rate-limit-settings.js';
+import { expectFailure, sql } from './support/expectations.js';
+import { testDatabase } from './support/hooks.js';
+import { randomEmail, registerUser, request, strongPassword, type JsonResponse } from './support/http.js';
+import { freePort } from './support/service-process.js';
+import { startTestApp, testEnv, type TestApp } from './support/test-app.js';
+
+/** Generous limits that stay out of the way, so each suite sets only the one it tests. */
+const WIDE = {
+  RATE_LIMIT_LOGIN_IP: '1000/900',
+  RATE_LIMIT_LOGIN_ACCOUNT: '1000/900',
+  RATE_LIMIT_LOGIN_IP_ACCOUNT: '1000/900',
+  RATE_LIMIT_DELAY_BASE_MS: '0',
+};
+
+/** An app on this run's database with its own limit counters and scale 1. */
+function startLimitedApp(overrides: NodeJS.ProcessEnv): Promise<TestApp> {
+  return startTestApp(testDatabase(), {
+    RATE_LIMIT_SCALE: '1',
+    RATE_LIMIT_PREFIX: `rl-test-${crypto.randomBytes(4).toString('hex')}`,
+    ...WIDE,
+    ...overrides,
+  });
+}
+
+function loginAt(app: TestApp, email: string, password: string, forwardedFor?: string): Promise<JsonResponse> {
+  const headers: Record<string, string> = forwardedFor ? { 'x-forwarded-for': forwardedFor } : {};
+  return request('POST', '/login', { json: { email, password }, headers, baseUrl: app.url });
+}
+
+/** A 429 rate_limited with the contract's body and a Retry-After of 1 to `maxSeconds` seconds. */
+function expectRateLimited(response: JsonResponse, maxSeconds: number): void {
+  expectFailure(response, 429, 'rate_limited');
+  const retryAfter = Number(response.headers.get('retry-after'));
+  expect(retryAfter, `Retry-After ${response.headers.get('retry-after')}`).to.be.within(1, maxSeconds);
+}
+
+async function attemptRows(email: string): Promise<number> {
+  const [row] = await sql<{ n: number }>('SELECT count(*)::int AS n FROM login_attempts WHERE lower(email) = lower($1)', [email]);
+  return row!.n;
+}
+
+function randomIpv4(): string {
+  return `198.51.${crypto.randomInt(256)}.${crypto.randomInt(1, 255)}`;
+}
+
+describe('rate limits', function () {
+  this.timeout(60_000);
+  const apps: TestApp[] = [];
+  const start = async (overrides: NodeJS.ProcessEnv) => {
+    const app = await startLimitedApp(overrides);
+    apps.push(app);
+    return app;
+  };
+  after(async () => {
+    for (const app of apps) await app.close();
+  });
+
+  describe('login per account (failed attempts, every IP)', () => {
+    let app: TestApp;
+    before(async () => {
+      app = await start({ RATE_LIMIT_LOGIN_ACCOUNT: '3/900', TRUST_PROXY_HOPS: '1' });
+    });
+
+    it('answers 429 rate_limited with Retry-After after N failures, before any hashing, and then for the right password from any IP', async () => {
+      const { email, password } = await registerUser();
+      const ip = randomIpv4();
+      for (let i = 0; i < 3; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', ip), 401, 'invalid_credentials');
+      expect(await attemptRows(email)).to.equal(3);
+
+      const limited = await loginAt(app, email, 'Wrong-password-123', ip);
+      expectRateLimited(limited, 900);
+      // The refused attempts never reached the login: no login_attempts row, which every verified attempt writes.
+      expectRateLimited(await loginAt(app, email, password, ip), 900);
+      expectRateLimited(await loginAt(app, email, password, randomIpv4()), 900);
+      expect(await attemptRows(email)).to.equal(3);
+      // Equal failures are byte-equal.
+      expect((await loginAt(app, email, password, ip)).text).to.equal(limited.text);
+    });
+
+    it('counts an email in any case and compatibility form as one account', async () => {
+      const { email } = await registerUser();
+      const variants = [email, email.toUpperCase(), ` ${email.replace('@', '＠')} `];
+      for (const variant of variants) expectFailure(await loginAt(app, variant, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      expectRateLimited(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 900);
+    });
+
+    it('does not count a successful login, nor forgive the failures before it', async () => {
+      const { email, password } = await registerUser();
+      const ip = randomIpv4();
+      for (let i = 0; i < 2; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', ip), 401, 'invalid_credentials');
+      for (let i = 0; i < 3; i++) expect((await loginAt(app, email, password, ip)).status).to.equal(200);
+      expectFailure(await loginAt(app, email, 'Wrong-password-123', ip), 401, 'invalid_credentials');
+      expectRateLimited(await loginAt(app, email, 'Wrong-password-123', ip), 900);
+    });
+
+    it('holds under a concurrent burst: no more failures are recorded than the limit allows', async () => {
+      const { email } = await registerUser();
+      const responses = await Promise.all(Array.from({ length: 12 }, () => loginAt(app, email, 'Wrong-password-123', randomIpv4())));
+      const statuses = responses.map((response) => response.status).sort();
+      expect(statuses).to.deep.equal([...Array(3).fill(401), ...Array(9).fill(429)]);
+      expect(await attemptRows(email)).to.equal(3);
+    });
+  });
+
+  describe('login per IP and account', () => {
+    it('limits one client on one account, and a success clears that counter', async () => {
+      const app = await start({ RATE_LIMIT_LOGIN_IP_ACCOUNT: '2/300', TRUST_PROXY_HOPS: '1' });
+      const { email, password } = await registerUser();
+      const ip = randomIpv4();
+      expectFailure(await loginAt(app, email, 'Wrong-password-123', ip), 401, 'invalid_credentials');
+      expect((await loginAt(app, email, password, ip)).status).to.equal(200);
+      for (let i = 0; i < 2; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', ip), 401, 'invalid_credentials');
+      expectRateLimited(await loginAt(app, email, password, ip), 300);
+      // Another client is not limited by it.
+      expect((await loginAt(app, email, password, randomIpv4())).status).to.equal(200);
+    });
+  });
+
+  describe('login per IP', () => {
+    it('answers 429 after N failures from one socket address, whatever X-Forwarded-For claims when no proxy is trusted', async () => {
+      const app = await start({ RATE_LIMIT_LOGIN_IP: '3/900', TRUST_PROXY_HOPS: '0' });
+      for (let i = 0; i < 3; i++) {
+        expectFailure(await loginAt(app, randomEmail(), 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      }
+      for (let i = 0; i < 3; i++) expectRateLimited(await loginAt(app, randomEmail(), 'Wrong-password-123', randomIpv4()), 900);
+      // The rotating header neither reset the limit nor was blamed: the socket's address was counted.
+      expectRateLimited(await loginAt(app, randomEmail(), 'Wrong-password-123'), 900);
+    });
+
+    it('with TRUST_PROXY_HOPS=1 counts the right-most X-Forwarded-For entry; a forged left part changes nothing and frames nobody', async () => {
+      const app = await start({ RATE_LIMIT_LOGIN_IP: '3/900', TRUST_PROXY_HOPS: '1' });
+      const client = randomIpv4();
+      const bystander = randomIpv4();
+      for (let i = 0; i < 3; i++) {
+        const forged = `${randomIpv4()}, ${bystander}, ${client}`;
+        expectFailure(await loginAt(app, randomEmail(), 'Wrong-password-123', forged), 401, 'invalid_credentials');
+      }
+      expectRateLimited(await loginAt(app, randomEmail(), 'Wrong-password-123', `${randomIpv4()}, ${client}`), 900);
+      expectRateLimited(await loginAt(app, randomEmail(), 'Wrong-password-123', client), 900);
+      expectFailure(await loginAt(app, randomEmail(), 'Wrong-password-123', bystander), 401, 'invalid_credentials');
+    });
+
+    it('counts IPv6 addresses of one /64 as one client, and an IPv4-mapped address as its IPv4', async () => {
+      const app = await start({ RATE_LIMIT_LOGIN_IP: '3/900', TRUST_PROXY_HOPS: '1' });
+      const group = crypto.randomInt(0xffff).toString(16);
+      const prefix = `2001:db8:${group}:a`;
+      for (const ip of [`${prefix}::1`, `${prefix}:ffff::abcd`, `${prefix.toUpperCase()}:1:2:3:4`]) {
+        expectFailure(await loginAt(app, randomEmail(), 'Wrong-password-123', ip), 401, 'invalid_credentials');
+      }
+      expectRateLimited(await loginAt(app, randomEmail(), 'Wrong-password-123', `${prefix}::9`), 900);
+      expectFailure(await loginAt(app, randomEmail(), 'Wrong-password-123', `2001:db8:${group}:b::1`), 401, 'invalid_credentials');
+
+      const v4 = randomIpv4();
+      for (const ip of [v4, `::ffff:${v4}`, `::FFFF:${v4}`]) {
+        expectFailure(await loginAt(app, randomEmail(), 'Wrong-password-123', ip), 401, 'invalid_credentials');
+      }
+      expectRateLimited(await loginAt(app, randomEmail(), 'Wrong-password-123', v4), 900);
+    });
+  });
+
+  describe('progressive delay', () => {
+    it('past half of a limit, waits base, doubled per failure, up to the maximum, before the password is checked', async () => {
+      const app = await start({ RATE_LIMIT_LOGIN_IP_ACCOUNT: '6/900', RATE_LIMIT_DELAY_BASE_MS: '300', RATE_LIMIT_DELAY_MAX_MS: '600', TRUST_PROXY_HOPS: '1' });
+      const { email } = await registerUser();
+      const ip = randomIpv4();
+      const elapsed: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const started = performance.now();
+        expectFailure(await loginAt(app, email, 'Wrong-password-123', ip), 401, 'invalid_credentials');
+        elapsed.push(performance.now() - started);
+      }
+      // Failures 4, 5 and 6 come after 3, 4 and 5 counted ones: 300, 600, 600 (capped) ms.
+      expect(elapsed[3]).to.be.at.least(300);
+      expect(elapsed[4]).to.be.at.least(600);
+      expect(elapsed[5]).to.be.at.least(600);
+      expect(Math.max(...elapsed.slice(0, 3))).to.be.below(elapsed[4]!);
+      expectRateLimited(await loginAt(app, email, 'Wrong-password-123', ip), 900);
+    });
+  });
+
+  describe('other routes', () => {
+    let app: TestApp;
+    before(async () => {
+      app = await start({
+        TRUST_PROXY_HOPS: '1',
+        RATE_LIMIT_FORGOT_ACCOUNT: '2/3600',
+        RATE_LIMIT_REGISTER_IP: '2/3600',
+        RATE_LIMIT_VERIFY_IP: '2/900',
+        RATE_LIMIT_RESET_IP: '2/900',
+        RATE_LIMIT_REFRESH_IP: '2/900',
+      });
+    });
+    const post = (path: string, json: unknown, ip: string) => request('POST', path, { json, headers: { 'x-forwarded-for': ip }, baseUrl: app.url });
+
+    it('POST /password/forgot: 429 after N requests for one account, from any IP', async () => {
+      const { email } = await registerUser();
+      for (let i = 0; i < 2; i++) expect((await post('/password/forgot', { email }, randomIpv4())).status).to.equal(202);
+      expectRateLimited(await post('/password/forgot', { email: email.toUpperCase() }, randomIpv4()), 3600);
+      // Unknown addresses are limited alike: the answer tells nothing about the account.
+      const unknown = randomEmail();
+      for (let i = 0; i < 2; i++) expect((await post('/password/forgot', { email: unknown }, randomIpv4())).status).to.equal(202);
+      expectRateLimited(await post('/password/forgot', { email: unknown }, randomIpv4()), 3600);
+    });
+
+    it('POST /register: 429 after N registrations from one IP, before the user is created', async () => {
+      const ip = randomIpv4();
+      for (let i = 0; i < 2; i++) expect((await post('/register', { email: randomEmail(), password: strongPassword() }, ip)).status).to.equal(201);
+      const email = randomEmail();
+      expectRateLimited(await post('/register', { email, password: strongPassword() }, ip), 3600);
+      expect(await sql('SELECT 1 FROM users WHERE email = $1', [email])).to.have.length(0);
+      expect((await post('/register', { email, password: strongPassword() }, randomIpv4())).status).to.equal(201);
+    });
+
+    it('POST /email/verify and POST /password/reset: 429 after N attempts from one IP', async () => {
+      const ip = randomIpv4();
+      for (let i = 0; i < 2; i++) expectFailure(await post('/email/verify', { token: `bogus-${i}` }, ip), 400, 'invalid_token');
+      expectRateLimited(await post('/email/verify', { token: 'bogus' }, ip), 900);
+      for (let i = 0; i < 2; i++) expectFailure(await post('/password/reset', { token: `bogus-${i}`, password: strongPassword() }, ip), 400, 'invalid_token');
+      expectRateLimited(await post('/password/reset', { token: 'bogus', password: strongPassword() }, ip), 900);
+    });
+
+    it('POST /token/refresh: 429 after N attempts from one IP', async () => {
+      const ip = randomIpv4();
+      for (let i = 0; i < 2; i++) expectFailure(await post('/token/refresh', { refresh_token: `bogus-${i}` }, ip), 401, 'invalid_token');
+      expectRateLimited(await post('/token/refresh', { refresh_token: 'bogus' }, ip), 900);
+      const { email, password } = await registerUser();
+      const login = await request('POST', '/login', { json: { email, password }, baseUrl: app.url });
+      expectRateLimited(await post('/token/refresh', { refresh_token: login.body.refresh_token }, ip), 900);
+      expect((await post('/token/refresh', { refresh_token: login.body.refresh_token }, randomIpv4())).status).to.equal(200);
+    });
+  });
+
+  describe('shared by every API instance, with a per-process stand-in when Redis is down', () => {
+    it('counts failures on one instance against the other (one Redis, one prefix)', async () => {
+      const prefix = `rl-test-${crypto.randomBytes(4).toString('hex')}`;
+      const shared = { RATE_LIMIT_LOGIN_ACCOUNT: '2/900', RATE_LIMIT_PREFIX: prefix };
+      const [first, second] = [await start(shared), await start(shared)];
+      const { email } = await registerUser();
+      expectFailure(await loginAt(first!, email, 'Wrong-password-123'), 401, 'invalid_credentials');
+      expectFailure(await loginAt(second!, email, 'Wrong-password-123'), 401, 'invalid_credentials');
+      expectRateLimited(await loginAt(first!, email, 'Wrong-password-123'), 900);
+      expectRateLimited(await loginAt(second!, email, 'Wrong-password-123'), 900);
+      // The counters live under the install's prefix (a hash tag) and name no email address.
+      const keys = await first!.services.redis.keys(`{${prefix}}:rl:*`);
+      expect(keys.some((key) => key.startsWith(`{${prefix}}:rl:login:account:`))).to.equal(true);
+      expect(keys.some((key) => key.toLowerCase().includes(email.toLowerCase()))).to.equal(false);
+    });
+
+    it('with Redis unreachable, logins still work and the limits still answer 429 per process', async () => {
+      const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+      const app = await start({ REDIS_URL: deadRedis, RATE_LIMIT_LOGIN_ACCOUNT: '2/900', RATE_LIMIT_REGISTER_IP: '5/3600' });
+      const { email, password } = await registerUser();
+      expect((await loginAt(app, email, password)).status).to.equal(200);
+      for (let i = 0; i < 2; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123'), 401, 'invalid_credentials');
+      expectRateLimited(await loginAt(app, email, 'Wrong-password-123'), 900);
+      expectRateLimited(await loginAt(app, email, password), 900);
+      const registered = await request('POST', '/register', { json: { email: randomEmail(), password: strongPassword() }, baseUrl: app.url });
+      expect(registered.status).to.equal(201);
+    });
+  });
+
+  describe('configuration', () => {
+    const load = (env: NodeJS.ProcessEnv) => () => loadConfig(testEnv('db', { RATE_LIMIT_SCALE: '1', ...env }));
+
+    it('reads RATE_LIMIT_<ACTION>_<KEY>=points/seconds and multiplies the points by RATE_LIMIT_SCALE', () => {
+      const config = loadConfig(testEnv('db', { RATE_LIMIT_LOGIN_ACCOUNT: '10/600', RATE_LIMIT_SCALE: '2.5' }));
+      expect(config.rateLimits.rules.login.account).to.deep.equal({ points: 25, seconds: 600 });
+      expect(config.rateLimits.rules.login.ip).to.deep.equal({ points: 75, seconds: 900 });
+    });
+
+    it('names every bad value and unknown RATE_LIMIT_ variable in one error', () => {
+      const bad = { RATE_LIMIT_LOGIN_IP: 'ten', RATE_LIMIT_LOGIN_ACCOUNT: '0/900', RATE_LIMIT_FORGOT_IP: '5/0', RATE_LIMIT_LOGN_IP: '5/60', RATE_LIMIT_VERIFY_ACCOUNT: '5/60' };
+      expect(load(bad)).to.throw(ConfigError);
+      try {
+        load(bad)();
+      } catch (error) {
+        const problems = (error as ConfigError).problems;
+        for (const name of Object.keys(bad)) expect(problems.some((problem) => problem.startsWith(`${name} `)), `${name} in ${problems.join('; ')}`).to.equal(true);
+        expect(problems).to.have.length(Object.keys(bad).length);
+      }
+    });
+
+    it('defaults answer 429 before the anomaly guard can lock an account', () => {
+      const config = loadConfig(testEnv('db', { RATE_LIMIT_SCALE: '1' }));
+      expect(loginFailuresWithinGuardWindow(config.rateLimits, config.anomaly.guardWindowSeconds)).to.be.below(config.anomaly.guardFailures);
+    });
+  });
+});
