@@ -5,12 +5,17 @@ import { clientIp } from './middleware/koa-client-ip.js';
 import { errorHandler } from './middleware/koa-error-handler.js';
 import { jsonBody } from './middleware/koa-json-body.js';
 import { requestContextMiddleware } from './middleware/koa-request-context.js';
+import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { EMAIL_VERIFICATION_FORM_PATHS, emailVerificationRoutes } from './routes/email-verification.js';
 import { healthRoutes } from './routes/health.js';
+import { jwksRoutes } from './routes/jwks.js';
 import { meRoutes } from './routes/me.js';
+import { profileRoutes } from './routes/profile.js';
 import { PASSWORD_RESET_FORM_PATHS, passwordResetRoutes } from './routes/password-reset.js';
 import { SECURITY_FORM_PATHS, securityRoutes } from './routes/security.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 export const JSON_BODY_LIMIT = 64 * 1024;
 
@@ -25,7 +30,7 @@ export function createApp(services: Services): Koa {
   app.use(helmet());
   // The HTML pages' forms post urlencoded bodies to their own routes; everything else takes JSON.
   app.use(jsonBody({ limit: JSON_BODY_LIMIT, formPaths: [...EMAIL_VERIFICATION_FORM_PATHS, ...PASSWORD_RESET_FORM_PATHS, ...SECURITY_FORM_PATHS] }));
-  for (const router of [healthRoutes(services), authRoutes(services), meRoutes(services), emailVerificationRoutes(services), passwordResetRoutes(services), securityRoutes(services)]) {
+  for (const router of [healthRoutes(services), jwksRoutes(services), authRoutes(services), tokenRoutes(services), meRoutes(services), sessionRoutes(services), profileRoutes(services), accountRoutes(services), emailVerificationRoutes(services), passwordResetRoutes(services), securityRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -39,3 +39,32 @@ export const timeZoneField = z
   .string({ error: 'must be a string' })
   .refine((value) => TIME_ZONES.has(value), { error: 'must be an IANA time zone' })
   .optional();
+
+/** Like optionalText, and null clears the field; blank is not a value. */
+export function nullableText(max: number) {
+  return z
+    .string({ error: 'must be a string or null' })
+    .max(max, { error: `must be at most ${max} characters` })
+    .regex(NO_CONTROL, { error: 'must not contain control characters' })
+    .refine((value) => value.trim().length > 0, { error: 'must not be blank' })
+    .nullable()
+    .optional();
+}
+
+export const AVATAR_URL_MAX = 2048;
+
+/** An https URL with a host and no credentials, stored in its parsed form; null clears it. */
+function isAvatarUrl(value: string): boolean {
+  if (/[\s\p{Cc}\p{Cf}]/u.test(value) || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return url.protocol === 'https:' && url.hostname !== '' && url.username === '' && url.password === '';
+}
+
+export const avatarUrlField = z
+  .string({ error: 'must be a string or null' })
+  .max(AVATAR_URL_MAX, { error: `must be at most ${AVATAR_URL_MAX} characters` })
+  .refine(isAvatarUrl, { error: 'must be an https URL' })
+  .transform((value) => new URL(value).href)
+  .refine((href) => href.length <= AVATAR_URL_MAX, { error: `must be at most ${AVATAR_URL_MAX} characters` })
+  .nullable()
+  .optional();

@@ -11,6 +11,11 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown): z.outp
   if (result.success) return result.data;
   const fields: Record<string, string> = {};
   for (const issue of result.error.issues) {
+    // A strict schema's stray keys are each named, so a client sees which field is not allowed.
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) fields[[...issue.path, key].join('.')] ??= 'is not allowed';
+      continue;
+    }
     const field = issue.path.length > 0 ? issue.path.join('.') : 'body';
     fields[field] ??= issue.message;
   }

@@ -10,7 +10,7 @@
  * (bin/start.js). The throughput ratios alternate baseline and API in 3 short rounds,
  * seconds apart, and take the median of the rounds' ratios, because the machine's speed
  * drifts by 10-20 % within a minute. Everything the run created is removed at the end,
- * also on failure or Ctrl-C. About 4 minutes.
+ * also on failure or Ctrl-C. About 4 minutes (figures 1-5).
  *
  * The API runs with NODE_ENV=production, a 48-character APP_SECRET, RATE_LIMIT_SCALE=1000,
  * LOG_LEVEL=info (BENCH_LOG_LEVEL to change) with its output in bench/results/<process>.log,
@@ -32,8 +32,19 @@
  *    saturate the CPU: liveness probes stay fast under hashing load. Target <= 10 ms.
  * 5. Peak RSS (VmHWM) of the API process under a 200-connection login flood for 10 s, with
  *    how many requests were refused with 503 (bounded hashing queue). Reported, no target.
+ * 6. POST /token/refresh throughput (a web process and database of its own) ÷ the same refresh
+ *    transaction plus ES256 signing done raw in one script (bench/refresh.ts). Target >= 0.7.
+ * 7. Relay throughput while it drains a 20 000-row outbox backlog ÷ raw amqplib publishing
+ *    of the same messages with 500 in flight (target >= 0.7), and commit-to-broker p50/p99
+ *    at a steady 200 events/s (target p99 <= 20 ms): bench/relay.ts, the relay as a worker
+ *    process of its own.
+ * 8. Mails per second through the email worker ÷ raw nodemailer sending the same messages
+ *    to the same local SMTP sink (target >= 0.8): bench/mail.ts.
  *
- * The table is printed and written as JSON to bench/results/latest.json.
+ * `npm run bench -- relay mail` (or BENCH_ONLY=relay,mail) measures only the named parts:
+ * `api` (figures 1-5 and GET /me), `refresh` (6), `relay` (7), `mail` (8); every part
+ * when none is named. The closing summary prints every figure measured; they are written
+ * as JSON to bench/results/latest.json (a subset to latest-<parts>.json).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -45,8 +56,13 @@ import { createVhost } from '../test/support/relay-harness.js';
 import { createMigratedDatabase, databaseUrlFor, dropDatabase } from '../test/support/test-database.js';
 import { startBareKoa } from './lib/baselines.js';
 import { measureApi, type ApiMeasurements, type BenchUser } from './lib/measure-api.js';
+import { formatMe, measureMe, type MeMeasurement } from './me.js';
 import { build, freePort, startServer, RESULTS } from './lib/processes.js';
 import { figures, formatTable } from './lib/report.js';
+import { formatRefresh, runRefreshBench } from './refresh.js';
+import { BENCH_PARTS, selectBenchParts, type BenchPart } from './lib/bench-parts.js';
+import { formatMail, runMailBench } from './mail.js';
+import { formatRelay, runRelayBench } from './relay.js';
 import { SETTINGS } from './lib/settings.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -85,12 +101,14 @@ async function register(url: string, count: number): Promise<BenchUser[]> {
   return users;
 }
 
-async function main(): Promise<void> {
-  fs.mkdirSync(RESULTS, { recursive: true });
-  progress(`${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  progress('compiling the app and the baselines into bench/results/build');
-  await build();
+/** Where each part leaves its figures: the JSON report and the closing summary. */
+interface Report {
+  json: Record<string, unknown>;
+  summaries: string[];
+}
 
+/** Figures 1-5 and GET /me: the web role, then the all-in-one process, each on a fresh database. */
+async function measureApiPart(report: Report): Promise<void> {
   const vhost = await createVhost('us_bench');
   cleanups.push(() => vhost.remove());
   const prefix = `bench-${crypto.randomBytes(4).toString('hex')}`;
@@ -125,6 +143,7 @@ async function main(): Promise<void> {
       RATE_LIMIT_SCALE: '1000',
     };
   };
+  let me: MeMeasurement | undefined;
   /** Measures one API process (against the bare Koa baseline) on a fresh database with registered users; stops it and drops the database, also on failure. */
   async function measureProcess(name: string, script: string): Promise<ApiMeasurements> {
     const database = await createMigratedDatabase();
@@ -134,7 +153,11 @@ async function main(): Promise<void> {
     cleanups.push(() => server.stop());
     try {
       progress(`${name}: registering ${SETTINGS.users} users`);
-      return await measureApi(server, bare, await register(server.url, SETTINGS.users), SHARED_ENV, progress);
+      const users = await register(server.url, SETTINGS.users);
+      const measured = await measureApi(server, bare, users, SHARED_ENV, progress);
+      // Authenticated GET /me ÷ bare Koa (bench/me.ts): on the web role only.
+      if (name === 'web') me = await measureMe(server, bare, users[0]!, progress);
+      return measured;
     } finally {
       await server.stop();
       await dropDatabase(database);
@@ -150,20 +173,64 @@ async function main(): Promise<void> {
     { name: 'web', api: web },
     { name: 'all-in-one', api: allInOne },
   ]);
-  const report = {
-    finished_at: new Date().toISOString(),
-    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version },
-    settings: { ...SETTINGS, log_level: LOG_LEVEL, shared_env: SHARED_ENV },
-    figures: table,
-    measurements: { web, 'all-in-one': allInOne },
-  };
-  fs.writeFileSync(path.join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\n${formatTable(table, names)}\n`);
-  progress('written to bench/results/latest.json');
+  report.json.figures = table;
+  report.json.measurements = { web, 'all-in-one': allInOne, me_web: me };
+  report.summaries.push(formatTable(table, names));
+  if (me) report.summaries.push(formatMe('web', me));
 }
 
+async function main(parts: Set<BenchPart>): Promise<void> {
+  const measured = BENCH_PARTS.filter((part) => parts.has(part));
+  fs.mkdirSync(RESULTS, { recursive: true });
+  progress(`${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  progress(`measuring: ${measured.join(', ')}`);
+  if (parts.has('api') || parts.has('refresh')) {
+    progress('compiling the app and the baselines into bench/results/build');
+    await build();
+  }
+  const report: Report = { json: {}, summaries: [] };
+
+  if (parts.has('api')) await measureApiPart(report);
+  if (parts.has('refresh')) {
+    // POST /token/refresh ÷ the raw refresh transaction (bench/refresh.ts): a web process and database of its own.
+    const refresh = await runRefreshBench({ progress, defer: (step) => cleanups.push(step) });
+    report.json.refresh = refresh;
+    report.summaries.push(formatRefresh(refresh));
+  }
+  if (parts.has('relay')) {
+    progress('relay: draining outbox backlogs against raw amqplib publishing, then commit-to-broker latency (bench/relay.ts)');
+    const relay = await runRelayBench({ defer: (step) => cleanups.push(step) });
+    report.json.relay = relay;
+    report.summaries.push(formatRelay(relay));
+  }
+  if (parts.has('mail')) {
+    progress('mail: the email worker against raw nodemailer into a local SMTP sink (bench/mail.ts)');
+    const mail = await runMailBench({ defer: (step) => cleanups.push(step) });
+    report.json.mail = mail;
+    report.summaries.push(formatMail(mail));
+  }
+
+  const file = measured.length === BENCH_PARTS.length ? 'latest.json' : `latest-${measured.join('-')}.json`;
+  const json = {
+    finished_at: new Date().toISOString(),
+    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version },
+    settings: { ...SETTINGS, log_level: LOG_LEVEL, shared_env: SHARED_ENV, parts: measured },
+    ...report.json,
+  };
+  fs.writeFileSync(path.join(RESULTS, file), `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`\n${report.summaries.join('\n\n')}\n`);
+  progress(`written to bench/results/${file}`);
+}
+
+let parts: Set<BenchPart>;
 try {
-  await main();
+  parts = selectBenchParts(process.argv.slice(2), process.env.BENCH_ONLY);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+try {
+  await main(parts);
 } finally {
   await cleanUp();
 }

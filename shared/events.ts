@@ -19,6 +19,8 @@ export const EVENT_TYPES = [
   'RoleGranted',
   'RoleRevoked',
   'UserDeleted',
+  // Someone tried to register with this account's address (REGISTER_ENUMERATION_SAFE): its owner is told.
+  'RegistrationAttempted',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -2,11 +2,13 @@ import { Redis } from 'ioredis';
 import type { Config } from './config/config.js';
 import { AccessTokens } from './crypto/access-tokens.js';
 import { PasswordHasher } from './crypto/password-hasher.js';
+import { RefreshTokenSuccessor } from './crypto/refresh-token-successor.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { SigningKeyStore } from './crypto/signing-key-store.js';
 import { createPool, type Pool } from './db/pool.js';
 import { PasswordPolicy } from './domain/password-policy.js';
 import type { Logger } from './logger.js';
+import { RateLimits } from './rate-limit/rate-limits.js';
 
 /** Everything a role needs, built once per process and passed down. */
 export interface Services {
@@ -18,6 +20,9 @@ export interface Services {
   passwordPolicy: PasswordPolicy;
   keys: SigningKeyStore;
   accessTokens: AccessTokens;
+  /** Limits per IP and account, shared by every API instance through Redis (README, "Rate limits"). */
+  rateLimits: RateLimits;
+  refreshSuccessor: RefreshTokenSuccessor;
 }
 
 /** Logs a failing connection once per outage instead of once per retry. */
@@ -43,7 +48,16 @@ export function createServices(config: Config, log: Logger): Services & { init()
   // The API side fails fast when Redis is away instead of queueing commands.
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
   logRedisState(redis, log);
-  const keys = new SigningKeyStore(pool, new SecretBox(config.appSecret, config.appSecretPrevious));
+  const { tokens, signingKeys } = config;
+  const keys = new SigningKeyStore(
+    pool,
+    new SecretBox(config.appSecret, config.appSecretPrevious),
+    {
+      reloadIntervalMs: signingKeys.reloadSeconds * 1000,
+      retiredKeyGraceSeconds: tokens.accessTtlSeconds + signingKeys.reloadSeconds + tokens.clockToleranceSeconds,
+    },
+    log,
+  );
   return {
     config,
     log,
@@ -53,11 +67,14 @@ export function createServices(config: Config, log: Logger): Services & { init()
     hasher: new PasswordHasher(config.hashing),
     passwordPolicy: new PasswordPolicy(config.passwords),
     accessTokens: new AccessTokens(keys, config.tokens),
+    rateLimits: new RateLimits(config.rateLimits, redis, log, config.anomaly),
+    refreshSuccessor: new RefreshTokenSuccessor(config.appSecret),
     async init() {
       redis.connect().catch(() => undefined);
       await keys.init();
     },
     async close() {
+      keys.close();
       redis.disconnect();
       await pool.end();
     },

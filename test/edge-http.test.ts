@@ -38,7 +38,7 @@ describe('edge: routes, headers and probes', () => {
       ['GET', '/register'],
       ['PUT', '/login'],
       ['POST', '/health'],
-      ['DELETE', '/me'],
+      ['PUT', '/me'],
     ]) {
       const response = await request(method!, path!);
       expect(response.status, `${method} ${path}`).to.equal(405);

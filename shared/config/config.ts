@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { EnvReader } from './env-reader.js';
+import { readRateLimitSettings, type RateLimitSettings } from './rate-limit-settings.js';
 
 export const WORKER_ROLES = ['relay', 'email', 'audit', 'anomaly', 'maintenance'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
@@ -7,6 +8,12 @@ export type WorkerRole = (typeof WORKER_ROLES)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 const DEV_SECRET = 'development-only-secret-do-not-use-in-production!';
+/**
+ * How long clients may cache GET /.well-known/jwks.json. A new signing key is published
+ * at least this long plus one key reload before it signs (SIGNING_KEY_PUBLISH_LEAD_SECONDS),
+ * so no cached key set lacks the key of a token a client receives.
+ */
+export const JWKS_MAX_AGE_SECONDS = 300;
 
 export interface DatabaseConfig {
   /** A libpq URL; built from POSTGRES_* when DATABASE_URL is not set. */
@@ -27,6 +34,8 @@ export interface Config {
   usingDevSecret: boolean;
   trustProxyHops: number;
   migrateOnStart: boolean;
+  /** POST /register answers 201 for a taken address too, and mails its owner instead (README). */
+  registerEnumerationSafe: boolean;
   shutdownTimeoutMs: number;
   database: DatabaseConfig;
   redisUrl: string;
@@ -40,7 +49,8 @@ export interface Config {
   smtpMaxConnections: number;
   workerQueues: WorkerRole[];
   queuePrefix: string;
-  rateLimitScale: number;
+  /** Per-action, per-key limits (README, "Rate limits"); RATE_LIMIT_SCALE is applied. */
+  rateLimits: RateLimitSettings;
   hashing: {
     concurrency: number;
     queueLimit: number;
@@ -70,7 +80,26 @@ export interface Config {
     issuer: string;
     audience: string;
     accessTtlSeconds: number;
-    sessionTtlSeconds: number;
+    /** Leeway for exp and nbf against clocks that disagree a little. */
+    clockToleranceSeconds: number;
+  };
+  /** ES256 signing keys and their rotation (README, "Signing keys"). */
+  signingKeys: {
+    /** The maintenance role rotates when the newest key is this old. */
+    rotationDays: number;
+    /** A new key is published this long before it signs, so JWKS caches and running processes know it first. */
+    publishLeadSeconds: number;
+    /** How often every process reads the keys again, to follow a rotation. */
+    reloadSeconds: number;
+  };
+  /** Session lifetimes and refresh token rotation (README, "Sessions and refresh"). */
+  sessions: {
+    /** A session ends this long after its sign-in, however often it is refreshed. */
+    absoluteTtlSeconds: number;
+    /** A session ends when it has not been refreshed for this long. */
+    idleTimeoutSeconds: number;
+    /** A consumed refresh token presented again within this long gets the same successor instead of revoking the session. */
+    refreshReuseGraceSeconds: number;
   };
   /** Login anomaly scoring (README, "Login anomaly scoring"). */
   anomaly: {
@@ -181,6 +210,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const cores = os.availableParallelism();
+  const keyReloadSeconds = env.int('SIGNING_KEY_RELOAD_SECONDS', 60, { min: 1, max: 3_600 });
   const config: Config = {
     env: nodeEnv,
     port,
@@ -191,6 +221,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     usingDevSecret: givenSecret === undefined,
     trustProxyHops: env.int('TRUST_PROXY_HOPS', 0, { max: 10 }),
     migrateOnStart: env.bool('MIGRATE_ON_START', true),
+    registerEnumerationSafe: env.bool('REGISTER_ENUMERATION_SAFE', false),
     shutdownTimeoutMs: env.int('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     database: {
       url: databaseUrl(env),
@@ -206,7 +237,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     smtpMaxConnections: env.int('SMTP_MAX_CONNECTIONS', 5, { min: 1, max: 100 }),
     workerQueues: env.list('WORKER_QUEUES', WORKER_ROLES, WORKER_ROLES) as WorkerRole[],
     queuePrefix: env.string('QUEUE_PREFIX', 'us'),
-    rateLimitScale: env.number('RATE_LIMIT_SCALE', 1, { min: 0.001, max: 1_000_000 }),
+    rateLimits: readRateLimitSettings(env, source, env.string('QUEUE_PREFIX', 'us')),
     hashing: {
       concurrency: env.int('HASH_CONCURRENCY', cores, { min: 1, max: 256 }),
       queueLimit: env.int('HASH_QUEUE_LIMIT', 256, { min: 0, max: 100_000 }),
@@ -234,7 +265,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       issuer: env.string('JWT_ISSUER', publicUrl),
       audience: env.string('JWT_AUDIENCE', 'user-services'),
       accessTtlSeconds: env.int('ACCESS_TOKEN_TTL_SECONDS', 900, { min: 30, max: 86_400 }),
-      sessionTtlSeconds: env.int('SESSION_TTL_SECONDS', 30 * 86_400, { min: 300, max: 400 * 86_400 }),
+      clockToleranceSeconds: env.int('JWT_CLOCK_TOLERANCE_SECONDS', 30, { min: 0, max: 300 }),
+    },
+    signingKeys: {
+      rotationDays: env.int('SIGNING_KEY_ROTATION_DAYS', 30, { min: 1, max: 3_650 }),
+      publishLeadSeconds: env.int('SIGNING_KEY_PUBLISH_LEAD_SECONDS', JWKS_MAX_AGE_SECONDS + keyReloadSeconds, { min: 0, max: 86_400 }),
+      reloadSeconds: keyReloadSeconds,
+    },
+    sessions: {
+      absoluteTtlSeconds: env.int('SESSION_ABSOLUTE_TTL_DAYS', 30, { min: 1, max: 400 }) * 86_400,
+      idleTimeoutSeconds: env.int('SESSION_IDLE_TIMEOUT_DAYS', 7, { min: 1, max: 400 }) * 86_400,
+      refreshReuseGraceSeconds: env.int('REFRESH_REUSE_GRACE_SECONDS', 10, { min: 0, max: 300 }),
     },
     anomaly: {
       notifyThreshold: env.int('ANOMALY_NOTIFY_THRESHOLD', 50, { min: 1, max: 100 }),
@@ -260,6 +301,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   };
   if (config.relay.leaseSeconds * 1000 < 2 * config.relay.confirmTimeoutMs) {
     env.problems.push('OUTBOX_LEASE_SECONDS must be at least twice OUTBOX_CONFIRM_TIMEOUT_MS, so a lease outlives a batch');
+  }
+  if (config.sessions.idleTimeoutSeconds > config.sessions.absoluteTtlSeconds) {
+    env.problems.push('SESSION_IDLE_TIMEOUT_DAYS must not exceed SESSION_ABSOLUTE_TTL_DAYS');
+  }
+  if (env.optional('SESSION_TTL_SECONDS') !== undefined) {
+    env.problems.push('SESSION_TTL_SECONDS is no longer read: set SESSION_ABSOLUTE_TTL_DAYS (and SESSION_IDLE_TIMEOUT_DAYS) instead');
   }
   if (config.passwords.minLength > config.passwords.maxLength) {
     env.problems.push('PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH');

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { withTransaction } from '../db/pool.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { insertUserProfile } from '../db/queries/user-profiles.js';
@@ -6,6 +7,7 @@ import { AppError } from '../errors.js';
 import { createEvent } from '../events.js';
 import type { Services } from '../services.js';
 import { normalizeEmail } from './email-address.js';
+import { recordRegistrationAttempt } from './record-registration-attempt.js';
 
 export interface Registration {
   email: string;
@@ -22,10 +24,14 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 
 /**
  * Creates the user, its profile and the UserRegistered event in one transaction.
- * A duplicate email, in any case or compatibility form, is 409 email_taken.
+ * A duplicate email, in any case or compatibility form, is 409 email_taken; with
+ * REGISTER_ENUMERATION_SAFE it is the same 201 as a new account, carrying a random
+ * user_id that is never stored, and the owner is mailed instead
+ * (recordRegistrationAttempt). The password is checked and hashed either way, so both
+ * answers take the same time.
  */
 export async function registerUser(
-  { pool, hasher, passwordPolicy }: Pick<Services, 'pool' | 'hasher' | 'passwordPolicy'>,
+  { pool, hasher, passwordPolicy, config }: Pick<Services, 'pool' | 'hasher' | 'passwordPolicy' | 'config'>,
   registration: Registration,
 ): Promise<{ userId: string }> {
   const email = normalizeEmail(registration.email);
@@ -39,7 +45,9 @@ export async function registerUser(
       return { userId: user.id };
     });
   } catch (error) {
-    if (isUniqueViolation(error, 'users_email_key')) throw new AppError('email_taken');
-    throw error;
+    if (!isUniqueViolation(error, 'users_email_key')) throw error;
+    if (!config.registerEnumerationSafe) throw new AppError('email_taken');
+    await recordRegistrationAttempt(pool, email);
+    return { userId: crypto.randomUUID() };
   }
 }

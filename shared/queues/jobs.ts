@@ -16,6 +16,7 @@ export interface JobPayloads {
   'send-password-changed-mail': DomainEvent;
   'send-new-sign-in-mail': DomainEvent;
   'send-account-guarded-mail': DomainEvent;
+  'send-registration-attempt-mail': DomainEvent;
   'write-audit-log': DomainEvent;
   'score-login': DomainEvent;
 }
@@ -29,6 +30,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   'send-password-changed-mail': 'email',
   'send-new-sign-in-mail': 'email',
   'send-account-guarded-mail': 'email',
+  'send-registration-attempt-mail': 'email',
   'write-audit-log': 'audit',
   'score-login': 'anomaly',
 };
@@ -42,6 +44,7 @@ const EVENT_REACTIONS: Partial<Record<EventType, JobName[]>> = {
   LoginSucceeded: ['score-login'],
   LoginFailed: ['score-login'],
   UserLocked: ['send-account-guarded-mail'],
+  RegistrationAttempted: ['send-registration-attempt-mail'],
 };
 
 export function reactionsFor(type: EventType): JobName[] {

@@ -33,4 +33,6 @@ export const AUDIT_ACTIONS: Record<EventType, AuditAction> = {
   RoleGranted: { action: 'role.grant', actor: 'none' },
   RoleRevoked: { action: 'role.revoke', actor: 'none' },
   UserDeleted: { action: 'user.delete', actor: 'user' },
+  // Anyone may type an address into the registration form.
+  RegistrationAttempted: { action: 'user.registration_attempted', actor: 'none' },
 };

@@ -6,6 +6,9 @@ export function passwordChangedMailKind(): MailKind {
   return async (_tx, entries) =>
     entries.map(({ recipient, event }) => {
       const changedAt = new Date(event.occurred_at);
-      return passwordChangedMail(recipient.locale, { changedAt: Number.isNaN(changedAt.getTime()) ? new Date() : changedAt });
+      return passwordChangedMail(recipient.locale, {
+        changedAt: Number.isNaN(changedAt.getTime()) ? new Date() : changedAt,
+        keptCurrentSession: event.data.reason === 'change',
+      });
     });
 }

@@ -37,3 +37,13 @@ export async function deleteAuditLogsOlderThan(tx: PoolClient, days: number, lim
   );
   return rowCount ?? 0;
 }
+
+/** The audit entries about a user, newest first, as the data export shows them. */
+export async function findAuditLogsOfUser(db: Queryable, userId: string, limit: number) {
+  const { rows } = await db.query<{ created_at: Date; action: string; actor_id: string | null; ip: string | null; metadata: Record<string, unknown> }>(
+    `SELECT created_at, action, actor_id, host(ip_addr) AS ip, metadata
+       FROM audit_logs WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+    [userId, limit],
+  );
+  return rows;
+}

@@ -131,3 +131,13 @@ export async function findLoginAttemptSummaries(db: Queryable, ids: string[]): P
   );
   return rows;
 }
+
+/** A user's sign-in attempts, newest first, as the data export shows them. */
+export async function findLoginHistoryOfUser(db: Queryable, userId: string, limit: number) {
+  const { rows } = await db.query<{ created_at: Date; success: boolean; reason: string | null; ip: string | null; user_agent: string | null }>(
+    `SELECT created_at, success, reason, host(ip_addr) AS ip, user_agent
+       FROM login_attempts WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+    [userId, limit],
+  );
+  return rows;
+}

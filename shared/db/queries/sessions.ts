@@ -63,3 +63,58 @@ export async function revokeSessionsOfUser(db: Queryable, userId: string): Promi
   );
   return rows.map((row) => row.id);
 }
+
+/** One of a user's live sessions as its owner sees it; last_used_at is its newest refresh (or its start). */
+export interface ActiveSession {
+  id: string;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+}
+
+/** The user's live sessions (not revoked, not expired), most recently used first. */
+export async function findActiveSessionsOfUser(db: Queryable, userId: string): Promise<ActiveSession[]> {
+  const { rows } = await db.query<ActiveSession>(
+    `SELECT s.id, s.user_agent, host(s.ip_addr) AS ip, s.created_at, s.expires_at,
+            greatest(s.created_at, (SELECT max(t.issued_at) FROM refresh_tokens t WHERE t.session_id = s.id)) AS last_used_at
+       FROM sessions s
+      WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+      ORDER BY last_used_at DESC, s.id`,
+    [userId],
+  );
+  return rows;
+}
+
+/** Revokes one live session of this user; false when it is not theirs, not live or unknown. */
+export async function revokeSessionOfUser(db: Queryable, userId: string, sessionId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE sessions SET revoked_at = now()
+      WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()`,
+    [sessionId, userId],
+  );
+  return rowCount === 1;
+}
+
+/** Revokes every live session of a user but one, locking them in id order; returns their ids. */
+export async function revokeSessionsOfUserExcept(db: Queryable, userId: string, keptSessionId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE sessions SET revoked_at = now() WHERE id IN (
+       SELECT id FROM sessions WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL ORDER BY id FOR UPDATE)
+     RETURNING id`,
+    [userId, keptSessionId],
+  );
+  return rows.map((row) => row.id);
+}
+
+/** Every session of a user, revoked and expired ones included, newest first (for the data export). */
+export async function findSessionHistoryOfUser(db: Queryable, userId: string, limit: number) {
+  const { rows } = await db.query<ActiveSession & { revoked_at: Date | null }>(
+    `SELECT s.id, s.user_agent, host(s.ip_addr) AS ip, s.created_at, s.expires_at, s.revoked_at,
+            greatest(s.created_at, (SELECT max(t.issued_at) FROM refresh_tokens t WHERE t.session_id = s.id)) AS last_used_at
+       FROM sessions s WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.id LIMIT $2`,
+    [userId, limit],
+  );
+  return rows;
+}

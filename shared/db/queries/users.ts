@@ -120,3 +120,41 @@ export async function findMailRecipients(db: Queryable, userIds: string[]): Prom
   );
   return rows;
 }
+
+/** The credentials of an account by id, with its address (for the password policy). */
+export async function findCredentialsById(db: Queryable, id: string): Promise<(UserCredentials & { email: string }) | undefined> {
+  const { rows } = await db.query<UserCredentials & { email: string }>(
+    'SELECT id, email, status, password_hash, password_reset_required FROM users WHERE id = $1',
+    [id],
+  );
+  return rows[0];
+}
+
+/** Locks a user row for a change that sessions and tokens follow, returning its current hash (to see it did not change meanwhile). */
+export async function lockCredentialsById(db: Queryable, id: string): Promise<Pick<UserCredentials, 'status' | 'password_hash'> | undefined> {
+  const { rows } = await db.query<Pick<UserCredentials, 'status' | 'password_hash'>>(
+    'SELECT status, password_hash FROM users WHERE id = $1 FOR UPDATE',
+    [id],
+  );
+  return rows[0];
+}
+
+/**
+ * Marks an account deleted and frees its address: the email becomes a unique,
+ * undeliverable placeholder (RFC 2606 .invalid) and the hash one that no password
+ * matches, so the address can register again and nothing can sign in as the old account.
+ */
+export async function markUserDeleted(db: Queryable, id: string): Promise<void> {
+  await db.query(
+    `UPDATE users SET status = 'deleted', email = 'deleted+' || id || '@invalid', password_hash = 'deleted',
+            email_verified = false, password_reset_required = false, updated_at = now()
+      WHERE id = $1`,
+    [id],
+  );
+}
+
+/** Share-locks a user row (a change to rows that follow it must not race a deletion); returns its status. */
+export async function shareLockUserStatus(db: Queryable, id: string): Promise<UserStatus | undefined> {
+  const { rows } = await db.query<{ status: UserStatus }>('SELECT status FROM users WHERE id = $1 FOR SHARE', [id]);
+  return rows[0]?.status;
+}

@@ -1,0 +1,31 @@
+import { withTransaction } from '../db/pool.js';
+import { insertOutboxEvent } from '../db/queries/outbox.js';
+import { erasePersonalDataOfUser } from '../db/queries/personal-data.js';
+import { lockCredentialsById, markUserDeleted } from '../db/queries/users.js';
+import { AppError } from '../errors.js';
+import { createEvent } from '../events.js';
+import type { Services } from '../services.js';
+import { recordSessionsRevoked } from './end-sessions.js';
+import { revokeUserSessions } from './revoke-user-sessions.js';
+import { verifyOwnPassword } from './verify-own-password.js';
+
+/**
+ * DELETE /me: after the password is checked (401 invalid_credentials when wrong), in
+ * one transaction in the house lock order: every session and refresh token revoked
+ * (SessionRevoked each), the account marked deleted with its address freed for a new
+ * registration, its personal data erased, and UserDeleted written. Deleted accounts
+ * cannot sign in: the credential lookups skip them and the address is gone.
+ */
+export async function deleteAccount(deps: Pick<Services, 'pool' | 'hasher'>, userId: string, password: string): Promise<void> {
+  const credentials = await verifyOwnPassword(deps, userId, password);
+  await withTransaction(deps.pool, async (tx) => {
+    const locked = await lockCredentialsById(tx, userId);
+    if (!locked || locked.status === 'deleted') throw new AppError('unauthorized');
+    if (locked.password_hash !== credentials.password_hash) throw new AppError('invalid_credentials');
+    const { sessionIds } = await revokeUserSessions(tx, userId);
+    await recordSessionsRevoked(tx, userId, sessionIds, 'account_deleted');
+    await markUserDeleted(tx, userId);
+    await erasePersonalDataOfUser(tx, userId);
+    await insertOutboxEvent(tx, createEvent('UserDeleted', userId, { sessions_revoked: sessionIds.length }));
+  });
+}
