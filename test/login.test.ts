@@ -31,6 +31,7 @@ describe('POST /login', () => {
     const response = await login(email, password);
     expect(response.status).to.equal(200);
     expect(Object.keys(response.body).sort()).to.deep.equal(['expires_in', 'refresh_token', 'token', 'token_type']);
+    expect(response.headers.get('cache-control'), 'tokens are never cached').to.equal('no-store');
     const { token, token_type, expires_in, refresh_token } = response.body;
     expect(token_type).to.equal('Bearer');
     expect(expires_in).to.be.a('number').above(0);

@@ -41,11 +41,11 @@ async function insertEvent(event: DomainEvent, topic?: string): Promise<void> {
   if (topic) await pool().query('UPDATE outbox SET topic = $2 WHERE event_id = $1', [event.event_id, topic]);
 }
 
-/** `npm run outbox:replay -- <args>` against the test database, as an operator runs it. */
+/** The `outbox:replay` command from source (`npx tsx bin/outbox-replay.ts <args>`) against the test database. */
 async function replay(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env, DATABASE_URL: testApp().services.config.database.url, LOG_LEVEL: 'silent' };
   try {
-    const { stdout, stderr } = await run('npm', ['run', '-s', 'outbox:replay', '--', ...args], { cwd: projectRoot(), env });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bin/outbox-replay.ts', ...args], { cwd: projectRoot(), env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };

@@ -4,6 +4,7 @@ import { registerUser } from '../../shared/domain/register-user.js';
 import { loginWithLimits } from '../../shared/rate-limit/login-with-limits.js';
 import type { Services } from '../../shared/services.js';
 import { bodyEmail, rateLimit } from '../middleware/koa-rate-limit.js';
+import { respondWithTokens } from '../token-response.js';
 import { localeField, optionalText, requiredString, timeZoneField } from '../schemas.js';
 import { validate } from '../validate.js';
 
@@ -42,11 +43,6 @@ export function authRoutes(services: Services): Router {
         ip: ctx.state.clientIp,
         userAgent: ctx.get('user-agent').slice(0, 512) || undefined,
       });
-      ctx.body = {
-        token: issued.accessToken,
-        token_type: 'Bearer',
-        expires_in: issued.expiresIn,
-        refresh_token: issued.refreshToken,
-      };
+      respondWithTokens(ctx, issued);
     });
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { refreshSession } from '../../shared/domain/refresh-session.js';
 import type { Services } from '../../shared/services.js';
 import { rateLimit } from '../middleware/koa-rate-limit.js';
+import { respondWithTokens } from '../token-response.js';
 import { requiredString } from '../schemas.js';
 import { validate } from '../validate.js';
 
@@ -14,13 +15,6 @@ export function tokenRoutes(services: Services): Router {
   return new Router().post('/token/refresh', rateLimit(services.rateLimits, 'refresh'), async (ctx) => {
     const input = validate(refreshSchema, ctx.request.body);
     const issued = await refreshSession(services, input.refresh_token);
-    // Tokens must not be kept by any cache on the way (RFC 6749, section 5.1).
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = {
-      token: issued.accessToken,
-      token_type: 'Bearer',
-      expires_in: issued.expiresIn,
-      refresh_token: issued.refreshToken,
-    };
+    respondWithTokens(ctx, issued);
   });
 }
