@@ -192,6 +192,7 @@ describe('rate limits', function () {
         RATE_LIMIT_VERIFY_IP: '2/900',
         RATE_LIMIT_RESET_IP: '2/900',
         RATE_LIMIT_REFRESH_IP: '2/900',
+        RATE_LIMIT_REAUTH_ACCOUNT: '2/900',
       });
     });
     const post = (path: string, json: unknown, ip: string) => request('POST', path, { json, headers: { 'x-forwarded-for': ip }, baseUrl: app.url });
@@ -231,6 +232,19 @@ describe('rate limits', function () {
       const login = await request('POST', '/login', { json: { email, password }, baseUrl: app.url });
       expectRateLimited(await post('/token/refresh', { refresh_token: login.body.refresh_token }, ip), 900);
       expect((await post('/token/refresh', { refresh_token: login.body.refresh_token }, randomIpv4())).status).to.equal(200);
+    });
+
+    it('POST /password/change and DELETE /me: 429 after N password checks by one user, from any IP', async () => {
+      const { email, password } = await registerUser();
+      const login = await request('POST', '/login', { json: { email, password }, baseUrl: app.url });
+      const headers = (ip: string) => ({ authorization: `Bearer ${login.body.token}`, 'x-forwarded-for': ip });
+      const change = (ip: string) =>
+        request('POST', '/password/change', { json: { current_password: 'Wrong-password-123', new_password: strongPassword() }, headers: headers(ip), baseUrl: app.url });
+      for (let i = 0; i < 2; i++) expectFailure(await change(randomIpv4()), 401, 'invalid_credentials');
+      expectRateLimited(await change(randomIpv4()), 900);
+      // The right password is refused too while the limit lasts, and the account is untouched.
+      expectRateLimited(await request('DELETE', '/me', { json: { password }, headers: headers(randomIpv4()), baseUrl: app.url }), 900);
+      expect(await sql("SELECT 1 FROM users WHERE email = $1 AND status = 'active'", [email])).to.have.length(1);
     });
   });
 

@@ -4,6 +4,7 @@ import { changePassword } from '../../shared/domain/change-password.js';
 import { deleteAccount } from '../../shared/domain/delete-account.js';
 import { exportUserData } from '../../shared/domain/export-user-data.js';
 import type { Services } from '../../shared/services.js';
+import { rateLimit } from '../middleware/koa-rate-limit.js';
 import { requireAuth, type AuthState } from '../middleware/koa-require-auth.js';
 import { requiredString } from '../schemas.js';
 import { validate } from '../validate.js';
@@ -23,14 +24,15 @@ const deleteAccountSchema = z.object({ password: requiredString(4096) });
  */
 export function accountRoutes(services: Services): Router {
   const auth = requireAuth(services);
+  const reauthLimit = rateLimit(services.rateLimits, 'reauth', (ctx) => (ctx.state.auth as AuthState).userId);
   return new Router()
-    .post('/password/change', auth, async (ctx) => {
+    .post('/password/change', auth, reauthLimit, async (ctx) => {
       const user = ctx.state.auth as AuthState;
       const input = validate(changePasswordSchema, ctx.request.body);
       const { sessionsRevoked } = await changePassword(services, user, { current: input.current_password, next: input.new_password });
       ctx.body = { message: 'success', sessions_revoked: sessionsRevoked };
     })
-    .delete('/me', auth, async (ctx) => {
+    .delete('/me', auth, reauthLimit, async (ctx) => {
       const { userId } = ctx.state.auth as AuthState;
       const input = validate(deleteAccountSchema, ctx.request.body);
       await deleteAccount(services, userId, input.password);

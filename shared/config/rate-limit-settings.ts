@@ -1,6 +1,6 @@
 import type { EnvReader } from './env-reader.js';
 
-export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register'] as const;
+export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth'] as const;
 export type RateLimitAction = (typeof RATE_LIMIT_ACTIONS)[number];
 
 /** What a limit counts by: the client's address, the account named, or both together. */
@@ -39,6 +39,9 @@ export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
   reset: { ip: { points: 10, seconds: 900 } },
   verify: { ip: { points: 20, seconds: 900 } },
   refresh: { ip: { points: 300, seconds: 900 } },
+  // A signed-in user's password check (password change, account deletion): a stolen
+  // access token must not become a way to guess the password. The account is the user id.
+  reauth: { ip: { points: 30, seconds: 900 }, account: { points: 5, seconds: 900 } },
 };
 
 /** The env name of one limit, e.g. RATE_LIMIT_LOGIN_IP_ACCOUNT. */
@@ -77,7 +80,8 @@ export function readRateLimitSettings(env: EnvReader, source: NodeJS.ProcessEnv,
       const raw = env.optional(name);
       if (fallback) known.add(name);
       if (raw !== undefined && !fallback) {
-        env.problems.push(`${name} is not a limit: ${action} knows no account before its token is checked, so only RATE_LIMIT_${action.toUpperCase()}_IP applies`);
+        const applies = RATE_LIMIT_KEYS.filter((other) => RATE_LIMIT_DEFAULTS[action][other]).map((other) => rateLimitEnvName(action, other));
+        env.problems.push(`${name} is not a limit: ${action} is limited only by ${applies.join(' and ')}`);
         continue;
       }
       const rule = raw === undefined ? fallback : parseRule(env, name, raw);
