@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { expect } from 'chai';
 import { expectFailure, expectInvalidField, expectNoRowChange, sql } from './support/expectations.js';
+import { testApp } from './support/hooks.js';
 import { loginUser, registerUser, request, strongPassword } from './support/http.js';
 import { outboxEventsOf, startMailHarness } from './support/mail-harness.js';
 
@@ -49,6 +50,17 @@ describe('sessions', function () {
       expect(Date.parse(session.last_used_at as string)).to.be.at.least(Date.parse(session.created_at as string));
     }
     expect(response.text).not.to.include(first.refresh_token);
+  });
+
+  it('GET /me/sessions leaves out a session idle past SESSION_IDLE_TIMEOUT_DAYS', async () => {
+    const user = await registerUser();
+    const idle = await loginWith(user.email, user.password);
+    const current = await loginWith(user.email, user.password);
+    const { idleTimeoutSeconds } = testApp().services.config.sessions;
+    await sql(`UPDATE sessions SET last_used_at = now() - make_interval(secs => $2 + 60) WHERE id = $1`, [sessionIdOf(idle.token), idleTimeoutSeconds]);
+    const response = await request('GET', '/me/sessions', { headers: bearer(current.token) });
+    expect(response.status, response.text).to.equal(200);
+    expect(response.body.sessions.map((s: { id: string }) => s.id)).to.deep.equal([sessionIdOf(current.token)]);
   });
 
   it('DELETE /me/sessions/:id revokes that session and its refresh tokens at once, with SessionRevoked', async () => {

@@ -17,7 +17,7 @@ export function sessionRoutes(services: Services): Router {
   return new Router()
     .get('/me/sessions', auth, async (ctx) => {
       const { userId, sessionId } = ctx.state.auth as AuthState;
-      ctx.body = { sessions: await listUserSessions(services.pool, userId, sessionId) };
+      ctx.body = { sessions: await listUserSessions(services.pool, userId, sessionId, services.config.sessions.idleTimeoutSeconds) };
     })
     .delete('/me/sessions/:id', auth, async (ctx) => {
       const { userId } = ctx.state.auth as AuthState;

@@ -18,8 +18,8 @@ export async function recordSessionsRevoked(tx: PoolClient, userId: string, sess
 }
 
 /** The user's live sessions as GET /me/sessions lists them, the caller's own marked `current`. */
-export async function listUserSessions(pool: Pool, userId: string, currentSessionId: string) {
-  const sessions = await findActiveSessionsOfUser(pool, userId);
+export async function listUserSessions(pool: Pool, userId: string, currentSessionId: string, idleTimeoutSeconds: number) {
+  const sessions = await findActiveSessionsOfUser(pool, userId, idleTimeoutSeconds);
   return sessions.map((session) => ({
     id: session.id,
     device: describeDevice(session.user_agent) ?? null,

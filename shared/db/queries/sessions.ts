@@ -74,15 +74,15 @@ export interface ActiveSession {
   expires_at: Date;
 }
 
-/** The user's live sessions (not revoked, not expired), most recently used first. */
-export async function findActiveSessionsOfUser(db: Queryable, userId: string): Promise<ActiveSession[]> {
+/** The user's live sessions (not revoked, not expired, not idle past the timeout), most recently used first. */
+export async function findActiveSessionsOfUser(db: Queryable, userId: string, idleTimeoutSeconds: number): Promise<ActiveSession[]> {
   const { rows } = await db.query<ActiveSession>(
-    `SELECT s.id, s.user_agent, host(s.ip_addr) AS ip, s.created_at, s.expires_at,
-            greatest(s.created_at, (SELECT max(t.issued_at) FROM refresh_tokens t WHERE t.session_id = s.id)) AS last_used_at
+    `SELECT s.id, s.user_agent, host(s.ip_addr) AS ip, s.created_at, s.expires_at, s.last_used_at
        FROM sessions s
       WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-      ORDER BY last_used_at DESC, s.id`,
-    [userId],
+        AND s.last_used_at > now() - make_interval(secs => $2)
+      ORDER BY s.last_used_at DESC, s.id`,
+    [userId, idleTimeoutSeconds],
   );
   return rows;
 }
