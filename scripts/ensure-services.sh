@@ -4,7 +4,15 @@
 # otherwise says which service is down and how to start it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-[ -f .env ] && set -a && . ./.env && set +a
+# .env is read as KEY=VALUE lines, as the app's dotenv reads it (never run as shell);
+# the real environment wins.
+if [ -f .env ]; then
+  while IFS='=' read -r key value; do
+    [[ "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
+    [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]] && value="${BASH_REMATCH[1]}"
+    [ -z "${!key+x}" ] && export "$key=$value"
+  done < .env
+fi
 
 host_port() { # URL or host:port -> "host port", with a default port
   local value="$1" default_port="$2" hostport
