@@ -173,6 +173,8 @@ describe('password reset', function () {
     const changed = (await outboxEventsOf(user.userId)).filter((event) => event.type === 'PasswordChanged');
     expect(changed).to.have.length(1);
     expect(changed[0]!.data).to.deep.equal({ reason: 'reset', sessions_revoked: 2 });
+    const revoked = (await outboxEventsOf(user.userId)).filter((event) => event.type === 'SessionRevoked');
+    expect(revoked.map((event) => event.data.reason)).to.deep.equal(['password_reset', 'password_reset']);
     expectFailure(await request('POST', '/password/reset', { json: { token: user.token, password: strongPassword() } }), 400, 'invalid_token');
 
     const mails = await mail.sink.waitForMails(user.email, 3);

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import { expect } from 'chai';
-import jwt from 'jsonwebtoken';
 import { thumbprint } from '../shared/crypto/signing-key-material.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testApp } from './support/hooks.js';

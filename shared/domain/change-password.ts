@@ -6,7 +6,7 @@ import { lockCredentialsById, updatePasswordHash } from '../db/queries/users.js'
 import { AppError } from '../errors.js';
 import { createEvent } from '../events.js';
 import type { Services } from '../services.js';
-import { recordSessionsRevoked } from './end-sessions.js';
+import { recordSessionsRevoked } from './revoke-user-sessions.js';
 import { verifyOwnPassword } from './verify-own-password.js';
 
 /**

@@ -5,7 +5,6 @@ import { lockCredentialsById, markUserDeleted } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
 import { createEvent } from '../events.js';
 import type { Services } from '../services.js';
-import { recordSessionsRevoked } from './end-sessions.js';
 import { revokeUserSessions } from './revoke-user-sessions.js';
 import { verifyOwnPassword } from './verify-own-password.js';
 
@@ -22,8 +21,7 @@ export async function deleteAccount(deps: Pick<Services, 'pool' | 'hasher'>, use
     const locked = await lockCredentialsById(tx, userId);
     if (!locked || locked.status === 'deleted') throw new AppError('unauthorized');
     if (locked.password_hash !== credentials.password_hash) throw new AppError('invalid_credentials');
-    const { sessionIds } = await revokeUserSessions(tx, userId);
-    await recordSessionsRevoked(tx, userId, sessionIds, 'account_deleted');
+    const { sessionIds } = await revokeUserSessions(tx, userId, 'account_deleted');
     await markUserDeleted(tx, userId);
     await erasePersonalDataOfUser(tx, userId);
     await insertOutboxEvent(tx, createEvent('UserDeleted', userId, { sessions_revoked: sessionIds.length }));

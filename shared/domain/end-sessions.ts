@@ -1,21 +1,9 @@
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
-import { insertOutboxEvent } from '../db/queries/outbox.js';
+import { withTransaction, type Pool } from '../db/pool.js';
 import { revokeRefreshTokensOfSessions } from '../db/queries/refresh-tokens.js';
 import { findActiveSessionsOfUser, revokeSessionOfUser } from '../db/queries/sessions.js';
 import { AppError } from '../errors.js';
-import { createEvent } from '../events.js';
 import { describeDevice } from './anomaly/describe-device.js';
-import { revokeUserSessions } from './revoke-user-sessions.js';
-
-/** Why a session ended, as SessionRevoked's data.reason says. */
-export type SessionEndReason = 'user' | 'logout' | 'logout_all' | 'password_change' | 'account_deleted';
-
-/** A SessionRevoked event per session, in the caller's transaction. */
-export async function recordSessionsRevoked(tx: PoolClient, userId: string, sessionIds: string[], reason: SessionEndReason): Promise<void> {
-  for (const sessionId of sessionIds) {
-    await insertOutboxEvent(tx, createEvent('SessionRevoked', userId, { session_id: sessionId, reason }));
-  }
-}
+import { recordSessionsRevoked, revokeUserSessions, type SessionEndReason } from './revoke-user-sessions.js';
 
 /** The user's live sessions as GET /me/sessions lists them, the caller's own marked `current`. */
 export async function listUserSessions(pool: Pool, userId: string, currentSessionId: string, idleTimeoutSeconds: number) {
@@ -48,8 +36,7 @@ export async function endSession(pool: Pool, userId: string, sessionId: string, 
 /** Ends every session of the user (POST /logout/all); returns how many were live. */
 export async function endAllSessions(pool: Pool, userId: string): Promise<number> {
   return withTransaction(pool, async (tx) => {
-    const { sessionIds } = await revokeUserSessions(tx, userId);
-    await recordSessionsRevoked(tx, userId, sessionIds, 'logout_all');
+    const { sessionIds } = await revokeUserSessions(tx, userId, 'logout_all');
     return sessionIds.length;
   });
 }

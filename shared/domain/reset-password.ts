@@ -12,7 +12,8 @@ import { revokeUserSessions } from './revoke-user-sessions.js';
  * Sets a new password with a reset token. The token is checked and the password policy
  * applied before anything changes (a refused password leaves the token usable); then,
  * in one transaction: the token is consumed (and any other reset of the user expired),
- * the hash set, every session and refresh token revoked and PasswordChanged written,
+ * the hash set, every session and refresh token revoked (SessionRevoked each) and
+ * PasswordChanged written,
  * whose reaction mails the owner a notice.
  */
 export async function resetPassword(
@@ -32,7 +33,7 @@ export async function resetPassword(
     if (!(await consumePasswordReset(tx, reset.id))) throw invalidLinkToken();
     await expirePasswordResetsOfUser(tx, user.id);
     await updatePasswordHash(tx, user.id, passwordHash);
-    const revoked = await revokeUserSessions(tx, user.id);
+    const revoked = await revokeUserSessions(tx, user.id, 'password_reset');
     await insertOutboxEvent(tx, createEvent('PasswordChanged', user.id, { reason: 'reset', sessions_revoked: revoked.sessionIds.length }));
     return { userId: user.id };
   });

@@ -1,7 +1,27 @@
 import type { PoolClient } from '../db/pool.js';
+import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { revokeRefreshTokensOfUser } from '../db/queries/refresh-tokens.js';
 import { revokeSessionsOfUser } from '../db/queries/sessions.js';
 import { lockUser } from '../db/queries/users.js';
+import { createEvent } from '../events.js';
+
+/** Why a session ended, as SessionRevoked's data.reason says. */
+export type SessionEndReason =
+  | 'user'
+  | 'logout'
+  | 'logout_all'
+  | 'password_change'
+  | 'password_reset'
+  | 'account_deleted'
+  | 'not_me'
+  | 'refresh_token_reuse';
+
+/** A SessionRevoked event per session, in the caller's transaction. */
+export async function recordSessionsRevoked(tx: PoolClient, userId: string, sessionIds: string[], reason: SessionEndReason): Promise<void> {
+  for (const sessionId of sessionIds) {
+    await insertOutboxEvent(tx, createEvent('SessionRevoked', userId, { session_id: sessionId, reason }));
+  }
+}
 
 export interface RevokedSessions {
   sessionIds: string[];
@@ -9,15 +29,17 @@ export interface RevokedSessions {
 }
 
 /**
- * Revokes every session and refresh token of a user, in the caller's transaction.
+ * Revokes every session and refresh token of a user, with a SessionRevoked event per
+ * session giving `reason`, in the caller's transaction.
  * Locks in the house order, users, then sessions, then refresh_tokens, each in id
  * order, so it cannot deadlock with a refresh or a logout running at the same time; a
  * sign-in that commits first is seen, one that waits on the user row opens its session
  * after this commit.
  */
-export async function revokeUserSessions(tx: PoolClient, userId: string): Promise<RevokedSessions> {
+export async function revokeUserSessions(tx: PoolClient, userId: string, reason: SessionEndReason): Promise<RevokedSessions> {
   await lockUser(tx, userId);
   const sessionIds = await revokeSessionsOfUser(tx, userId);
   const refreshTokens = await revokeRefreshTokensOfUser(tx, userId);
+  await recordSessionsRevoked(tx, userId, sessionIds, reason);
   return { sessionIds, refreshTokens };
 }

@@ -4,7 +4,7 @@ import { loadDotenv } from '../config/dotenv.js';
 import { migrate, MigrationError } from '../db/migrator.js';
 import { redactUrl } from '../db/pool.js';
 import { DatabaseUnavailableError, waitForDatabase } from '../db/wait-for-database.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger } from '../logger.js';
 import { projectRoot } from '../project-root.js';
 import { createServices, type Services } from '../services.js';
 

@@ -31,10 +31,7 @@ export async function confirmNotMe(pool: Pool, token: string): Promise<NotMeOutc
     // Conditional on still being live: of two concurrent confirmations, one wins.
     if (!(await consumeSecurityToken(tx, 'not_me', tokenHash, userId))) throw invalidLinkToken();
     await requirePasswordReset(tx, userId);
-    const revoked = await revokeUserSessions(tx, userId);
-    for (const sessionId of revoked.sessionIds) {
-      await insertOutboxEvent(tx, createEvent('SessionRevoked', userId, { session_id: sessionId, reason: 'not_me' }));
-    }
+    const revoked = await revokeUserSessions(tx, userId, 'not_me');
     if (user.status === 'active') await insertOutboxEvent(tx, createEvent('PasswordResetRequested', userId, { reason: 'not_me' }));
     return { userId, sessionsRevoked: revoked.sessionIds.length };
   });
