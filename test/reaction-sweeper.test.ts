@@ -135,4 +135,26 @@ describe('reaction sweeper and finished jobs', function () {
     expect((await queues.email.getJob(user.jobId))!.timestamp).to.equal(job!.timestamp);
     await queues.email.remove(user.jobId);
   });
+
+  it('marks a reaction that can never succeed as given up, so the sweep does not run it again', async () => {
+    const eventId = crypto.randomUUID();
+    // An audit job whose payload is not a whole event: the audit worker fails it as unrecoverable.
+    const broken = { event_id: eventId, type: 'NoSuchEvent' };
+    await sql(`INSERT INTO reactions (event_id, job_name, payload, enqueued_at) VALUES ($1, 'write-audit-log', $2, now())`, [eventId, JSON.stringify(broken)]);
+    const jobId = reactionJobId(eventId, 'write-audit-log');
+    await queues.audit.add('write-audit-log', broken as unknown as DomainEvent, { jobId, attempts: 5 });
+    await startRoles('audit,relay');
+    await waitFor('the failed job', async () => ((await queues.audit.getJobState(jobId)) === 'failed' ? true : undefined));
+    const [row] = await waitFor('the reaction given up', async () => {
+      const rows = await sql<{ completed_at: Date | null }>(`SELECT completed_at FROM reactions WHERE event_id = $1`, [eventId]);
+      return rows[0]?.completed_at ? rows : undefined;
+    });
+    expect(row!.completed_at).to.be.instanceOf(Date);
+    // Sweeps keep running (REACTION_TIMEOUT_SECONDS=1): the job stays failed, tried once.
+    await settle(2_500);
+    const job = await queues.audit.getJob(jobId);
+    expect(await job!.getState()).to.equal('failed');
+    expect(job!.attemptsMade).to.equal(1);
+    expect(job!.failedReason).to.match(/not an event/);
+  });
 });

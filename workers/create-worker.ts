@@ -1,4 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { completeReaction } from '../shared/db/queries/reactions.js';
 import type { JobName, JobPayloads, QueueName } from '../shared/queues/jobs.js';
 import { queuePrefix } from '../shared/queues/queues.js';
 import type { WorkerDeps } from './worker-deps.js';
@@ -36,9 +37,28 @@ export function createWorker(deps: WorkerDeps, queue: QueueName, processors: Pro
       maxStalledCount: MAX_STALLED_COUNT,
     },
   );
-  worker.on('failed', (job, error) =>
-    deps.log.warn({ queue, job: job?.name, job_id: job?.id, attempts: job?.attemptsMade, reason: error.message }, 'job failed'),
-  );
+  worker.on('failed', (job, error) => {
+    deps.log.warn({ queue, job: job?.name, job_id: job?.id, attempts: job?.attemptsMade, reason: error.message }, 'job failed');
+    if (job && error instanceof UnrecoverableError) void giveUpReaction(deps, job, error);
+  });
   worker.on('error', (error) => deps.log.warn({ queue, reason: error.message }, 'worker error'));
   return worker;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A reaction that can never succeed is marked done, so the reactions sweep does not
+ * enqueue it again every REACTION_TIMEOUT_SECONDS forever; the failed job stays on the
+ * dashboard with its reason, and the warning above is its record.
+ */
+async function giveUpReaction(deps: WorkerDeps, job: Job, error: Error): Promise<void> {
+  const eventId = (job.data as { event_id?: unknown } | undefined)?.event_id;
+  if (typeof eventId !== 'string' || !UUID.test(eventId)) return;
+  try {
+    await completeReaction(deps.pool, eventId, job.name as JobName);
+    deps.log.error({ job: job.name, event_id: eventId, reason: error.message }, 'reaction given up: it can never succeed');
+  } catch (failure) {
+    deps.log.warn({ job: job.name, event_id: eventId, reason: (failure as Error).message }, 'could not record a given-up reaction; the sweep will retry it');
+  }
 }

@@ -53,7 +53,7 @@ export async function lockReaction(db: Queryable, eventId: string, jobName: JobN
 }
 
 export async function completeReaction(db: Queryable, eventId: string, jobName: JobName): Promise<void> {
-  await db.query('UPDATE reactions SET completed_at = now() WHERE event_id = $1 AND job_name = $2', [eventId, jobName]);
+  await db.query('UPDATE reactions SET completed_at = coalesce(completed_at, now()) WHERE event_id = $1 AND job_name = $2', [eventId, jobName]);
 }
 
 /** Deletes up to `limit` reactions completed more than `days` ago (pending ones stay); returns how many. */
