@@ -1,10 +1,11 @@
+import Router from '@koa/router';
 import Koa from 'koa';
-import helmet from 'koa-helmet';
 import type { Services } from '../shared/services.js';
 import { clientIp } from './middleware/koa-client-ip.js';
 import { errorHandler } from './middleware/koa-error-handler.js';
 import { jsonBody } from './middleware/koa-json-body.js';
 import { requestContextMiddleware } from './middleware/koa-request-context.js';
+import { securityHeaders } from './middleware/koa-security-headers.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { EMAIL_VERIFICATION_FORM_PATHS, emailVerificationRoutes } from './routes/email-verification.js';
@@ -27,12 +28,15 @@ export function createApp(services: Services): Koa {
   app.use(clientIp(services.config.trustProxyHops));
   app.use(requestContextMiddleware(services.log));
   app.use(errorHandler(services.log));
-  app.use(helmet());
+  app.use(securityHeaders());
   // The HTML pages' forms post urlencoded bodies to their own routes; everything else takes JSON.
   app.use(jsonBody({ limit: JSON_BODY_LIMIT, formPaths: [...EMAIL_VERIFICATION_FORM_PATHS, ...PASSWORD_RESET_FORM_PATHS, ...SECURITY_FORM_PATHS] }));
+  // One root router: a request is matched once against every route, not once per router.
+  const root = new Router();
   for (const router of [healthRoutes(services), jwksRoutes(services), authRoutes(services), tokenRoutes(services), meRoutes(services), sessionRoutes(services), profileRoutes(services), accountRoutes(services), emailVerificationRoutes(services), passwordResetRoutes(services), securityRoutes(services)]) {
-    app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    root.use(router.routes());
   }
+  app.use(root.routes());
+  app.use(root.allowedMethods({ throw: true }));
   return app;
 }

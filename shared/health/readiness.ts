@@ -35,15 +35,22 @@ async function passes(check: () => Promise<unknown>): Promise<boolean> {
  */
 export function createReadinessCheck({ pool, redis, config }: Pick<Services, 'pool' | 'redis' | 'config'>) {
   let broker: { state: CheckState; at: number } = { state: 'degraded', at: 0 };
+  // One broker check at a time: concurrent probes share it rather than each opening a connection.
+  let checking: Promise<CheckState> | undefined;
 
-  async function brokerState(): Promise<CheckState> {
-    if (Date.now() - broker.at < BROKER_CACHE_MS) return broker.state;
-    const ok = await passes(async () => {
-      const connection = await amqp.connect(config.rabbitmqUrl, { timeout: TIMEOUT_MS });
-      await connection.close();
-    });
+  async function checkBroker(): Promise<CheckState> {
+    const connecting = amqp.connect(config.rabbitmqUrl, { timeout: TIMEOUT_MS });
+    const ok = await passes(async () => (await connecting).close());
+    // A connection that opens after the timeout is closed when it does, never left open.
+    if (!ok) void connecting.then((late) => late.close()).catch(() => undefined);
     broker = { state: ok ? 'ok' : 'degraded', at: Date.now() };
     return broker.state;
+  }
+
+  function brokerState(): Promise<CheckState> {
+    if (Date.now() - broker.at < BROKER_CACHE_MS) return Promise.resolve(broker.state);
+    checking ??= checkBroker().finally(() => (checking = undefined));
+    return checking;
   }
 
   return async function readiness(): Promise<Readiness> {
