@@ -27,8 +27,9 @@ export async function startWorkers(services: Services): Promise<Component> {
   const { config, log } = services;
   const workerRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
   workerRedis.on('error', () => undefined);
+  // Checked on every (re)connection: a Redis that comes back may be another one.
+  workerRedis.on('ready', () => void checkRedisEviction(workerRedis, log));
   await workerRedis.connect().catch((error: Error) => log.warn({ reason: error.message }, 'Redis is not reachable yet; workers will wait for it'));
-  if (workerRedis.status === 'ready') await checkRedisEviction(workerRedis, log);
   const queues = createQueues(workerRedis, config.queuePrefix);
   // An outage is reported by each worker's 'error' listener; without a listener of their
   // own the queues would print every failed reconnect to stderr, outside the JSON log.
