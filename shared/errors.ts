@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
+  not_implemented: 501,
   unavailable: 503,
 } as const;
 
@@ -38,6 +39,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   unsupported_media_type: 'The request body must be JSON (application/json).',
   rate_limited: 'Too many requests; try again later.',
   internal: 'Something went wrong on our side.',
+  not_implemented: 'This method is not supported.',
   unavailable: 'The service is busy; try again shortly.',
 };
 

@@ -46,6 +46,13 @@ describe('edge: routes, headers and probes', () => {
     }
   });
 
+  it('answers a method no route knows with 501 not_implemented in the error body, never 500', async () => {
+    for (const path of ['/login', '/health', '/nowhere']) {
+      const response = await request('PROPFIND', path);
+      expectFailure(response, 501, 'not_implemented');
+    }
+  });
+
   it('gives equal failures byte-equal bodies', async () => {
     const pairs: Array<() => Promise<JsonResponse>> = [
       () => request('GET', `/missing-${Math.random()}`),

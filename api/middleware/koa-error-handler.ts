@@ -11,6 +11,7 @@ const HTTP_ERROR_CODES: Record<number, ErrorCode> = {
   405: 'method_not_allowed',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  501: 'not_implemented',
 };
 
 function toAppError(error: unknown): AppError | undefined {
@@ -23,14 +24,16 @@ function toAppError(error: unknown): AppError | undefined {
 /**
  * The one place that turns failures into the contract's error body. Expected errors
  * keep their code; anything else is logged with its stack and answered as 500 internal.
- * An unmatched route becomes 404 not_found in the same shape.
+ * An unmatched route becomes 404 not_found in the same shape, an unknown method 501.
  */
 export function errorHandler(log: Logger): Middleware {
   return async (ctx, next) => {
     let appError: AppError | undefined;
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) appError = new AppError('not_found');
+      // A route left unanswered (404), or a method the router refused without a body (405, 501).
+      const code = ctx.body === undefined ? HTTP_ERROR_CODES[ctx.status] : undefined;
+      if (code) appError = new AppError(code);
     } catch (error) {
       appError = toAppError(error);
       if (!appError) {
