@@ -82,21 +82,14 @@ export async function updateLoginAttemptScore(db: Queryable, id: string, score: 
   ]);
 }
 
-/** Whether the account ever signed in successfully from this IP's prefix, or with this user agent. */
-export async function findSignInFamiliarity(
-  db: Queryable,
-  userId: string,
-  ip: string | undefined,
-  userAgent: string | undefined,
-): Promise<{ known_ip_prefix: boolean; known_user_agent: boolean }> {
-  const { rows } = await db.query<{ known_ip_prefix: boolean; known_user_agent: boolean }>(
+/** Whether the account ever signed in successfully from this IP's prefix (login_ip_prefix). */
+export async function hasSignedInFromIpPrefix(db: Queryable, userId: string, ip: string | undefined): Promise<boolean> {
+  const { rows } = await db.query<{ known: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM login_attempts
-                     WHERE user_id = $1 AND success AND ip_prefix = login_ip_prefix($2::inet)) AS known_ip_prefix,
-            EXISTS (SELECT 1 FROM login_attempts
-                     WHERE user_id = $1 AND success AND user_agent = $3) AS known_user_agent`,
-    [userId, ip ?? null, userAgent ?? null],
+                     WHERE user_id = $1 AND success AND ip_prefix = login_ip_prefix($2::inet)) AS known`,
+    [userId, ip ?? null],
   );
-  return rows[0]!;
+  return rows[0]!.known;
 }
 
 /** The client address of one attempt (for the audit row of a login event). */

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/config.js';
 import type { Queryable } from '../../db/pool.js';
 import { isAccountGuarded, releaseLapsedAccountGuard, upsertAccountGuard } from '../../db/queries/account-guards.js';
-import { findSignInFamiliarity } from '../../db/queries/login-attempts.js';
+import { hasSignedInFromIpPrefix } from '../../db/queries/login-attempts.js';
 import { insertOutboxEvent } from '../../db/queries/outbox.js';
 import { createEvent } from '../../events.js';
 
@@ -42,16 +42,15 @@ export async function releaseLapsedGuard(tx: Queryable, userId: string): Promise
 
 /**
  * Whether a sign-in with the right password is refused because the account is guarded
- * and neither this IP prefix nor this user agent ever signed in to it successfully. The
- * owner's known networks and devices keep working, so failures from elsewhere cannot
- * lock the owner out.
+ * and this IP prefix never signed in to it successfully. The owner's known networks keep
+ * working, so failures from elsewhere cannot lock the owner out. A known user agent does
+ * not count: it is whatever the client sends, and a credential stuffer can copy a browser's.
  */
 export async function isSignInRefusedByGuard(
   db: Queryable,
   userId: string,
-  client: { ip: string | undefined; userAgent: string | undefined },
+  client: { ip: string | undefined },
 ): Promise<boolean> {
   if (!(await isAccountGuarded(db, userId))) return false;
-  const familiar = await findSignInFamiliarity(db, userId, client.ip, client.userAgent);
-  return !familiar.known_ip_prefix && !familiar.known_user_agent;
+  return !(await hasSignedInFromIpPrefix(db, userId, client.ip));
 }
