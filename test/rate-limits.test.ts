@@ -90,11 +90,23 @@ describe('rate limits', function () {
 
     it('does not count a successful login, nor forgive the failures before it', async () => {
       const { email, password } = await registerUser();
-      const ip = randomIpv4();
-      for (let i = 0; i < 2; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', ip), 401, 'invalid_credentials');
-      for (let i = 0; i < 3; i++) expect((await loginAt(app, email, password, ip)).status).to.equal(200);
-      expectFailure(await loginAt(app, email, 'Wrong-password-123', ip), 401, 'invalid_credentials');
-      expectRateLimited(await loginAt(app, email, 'Wrong-password-123', ip), 900);
+      for (let i = 0; i < 2; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      for (let i = 0; i < 3; i++) expect((await loginAt(app, email, password, randomIpv4())).status).to.equal(200);
+      expectFailure(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      expectRateLimited(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 900);
+    });
+
+    it('does not let guesses from elsewhere lock the owner out: a network that signed in before still gets in', async () => {
+      const { email, password } = await registerUser();
+      const home = '203.0.113.10';
+      expect((await loginAt(app, email, password, home)).status).to.equal(200);
+      // Someone who knows only the email spends the account limit from other networks.
+      for (let i = 0; i < 3; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      expectRateLimited(await loginAt(app, email, password, randomIpv4()), 900);
+      // The owner, from another address of the same /24, signs in; only the IP-and-account limit holds a known network.
+      expect((await loginAt(app, email, password, '203.0.113.77')).status).to.equal(200);
+      expectFailure(await loginAt(app, email, 'Wrong-password-123', home), 401, 'invalid_credentials');
+      expect((await loginAt(app, email, password, home)).status).to.equal(200);
     });
 
     it('holds under a concurrent burst: no more failures are recorded than the limit allows', async () => {
@@ -267,8 +279,9 @@ describe('rate limits', function () {
     it('with Redis unreachable, logins still work and the limits still answer 429 per process', async () => {
       const deadRedis = `redis://127.0.0.1:${await freePort()}`;
       const app = await start({ REDIS_URL: deadRedis, RATE_LIMIT_LOGIN_ACCOUNT: '2/900', RATE_LIMIT_REGISTER_IP: '5/3600' });
+      const other = await registerUser();
+      expect((await loginAt(app, other.email, other.password)).status).to.equal(200);
       const { email, password } = await registerUser();
-      expect((await loginAt(app, email, password)).status).to.equal(200);
       for (let i = 0; i < 2; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123'), 401, 'invalid_credentials');
       expectRateLimited(await loginAt(app, email, 'Wrong-password-123'), 900);
       expectRateLimited(await loginAt(app, email, password), 900);

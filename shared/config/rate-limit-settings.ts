@@ -22,6 +22,8 @@ export interface RateLimitSettings {
   prefix: string;
   /** Progressive login delay: base, doubled per failure past half a limit, capped at max; 0 turns it off. */
   delay: { baseMs: number; maxMs: number };
+  /** How long a Redis round trip may take before the per-process limiter answers instead. */
+  redisTimeoutMs: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export function rateLimitEnvName(action: RateLimitAction, key: RateLimitKey): st
   return `RATE_LIMIT_${action.toUpperCase()}_${key.toUpperCase()}`;
 }
 
-const OTHER_NAMES = ['RATE_LIMIT_SCALE', 'RATE_LIMIT_PREFIX', 'RATE_LIMIT_DELAY_BASE_MS', 'RATE_LIMIT_DELAY_MAX_MS'];
+const OTHER_NAMES = ['RATE_LIMIT_SCALE', 'RATE_LIMIT_PREFIX', 'RATE_LIMIT_DELAY_BASE_MS', 'RATE_LIMIT_DELAY_MAX_MS', 'RATE_LIMIT_REDIS_TIMEOUT_MS'];
 const MAX_SECONDS = 7 * 86_400;
 
 function parseRule(env: EnvReader, name: string, raw: string): RateLimitRule | undefined {
@@ -95,7 +97,8 @@ export function readRateLimitSettings(env: EnvReader, source: NodeJS.ProcessEnv,
   }
   const baseMs = env.int('RATE_LIMIT_DELAY_BASE_MS', 500, { min: 0, max: 60_000 });
   const maxMs = env.int('RATE_LIMIT_DELAY_MAX_MS', 5_000, { min: 0, max: 60_000 });
-  return { rules, scale, prefix: env.string('RATE_LIMIT_PREFIX', queuePrefix), delay: { baseMs, maxMs } };
+  const redisTimeoutMs = env.int('RATE_LIMIT_REDIS_TIMEOUT_MS', 250, { min: 10, max: 10_000 });
+  return { rules, scale, prefix: env.string('RATE_LIMIT_PREFIX', queuePrefix), delay: { baseMs, maxMs }, redisTimeoutMs };
 }
 
 /**

@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hasEmailSignedInFromIpPrefix } from '../db/queries/login-attempts.js';
+import { canonicalEmail } from '../domain/email-address.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import { loginUser, type ClientInfo, type Credentials } from '../domain/login-user.js';
 import type { IssuedTokens } from '../domain/open-session.js';
@@ -16,9 +18,18 @@ type Deps = Parameters<typeof loginUser>[0] & Pick<Services, 'rateLimits'>;
  * is recorded as a failure. A success also clears the IP-and-account counter: that
  * client has shown it knows the password. Past half of a limit, the progressive delay
  * is served before the hash, where it holds no hashing slot.
+ *
+ * The account limit counts failures from everywhere, so on its own it would let anyone
+ * who knows the email keep the owner out. When it alone refuses, a client whose network
+ * (IP prefix) has signed in to the account before goes on, held by its IP and
+ * IP-and-account limits only: guessing from elsewhere cannot lock the owner out.
  */
 export async function loginWithLimits(deps: Deps, credentials: Credentials, client: ClientInfo): Promise<IssuedTokens> {
-  const pass = await deps.rateLimits.consume('login', { ip: client.ip, account: credentials.email });
+  const pass = await deps.rateLimits.consume(
+    'login',
+    { ip: client.ip, account: credentials.email },
+    { waiveAccountLimit: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(credentials.email), client.ip) },
+  );
   if (pass.delayMs > 0) await sleep(pass.delayMs);
   let issued: IssuedTokens;
   try {

@@ -20,6 +20,14 @@ export interface RateLimitSubject {
   account?: string | undefined;
 }
 
+export interface ConsumeOptions {
+  /**
+   * Asked only when the account limit alone refuses: true lets the request through on
+   * its other limits (login: the client's network has signed in to the account before).
+   */
+  waiveAccountLimit?: () => Promise<boolean>;
+}
+
 /** A counted request: what it consumed, to give back or clear once its outcome is known. */
 export interface RateLimitPass {
   /** The progressive delay owed before the work (login only uses it). */
@@ -37,9 +45,6 @@ interface Counted {
   consumed: number;
   points: number;
 }
-
-/** How long a Redis round trip may take before the per-process limiter answers instead. */
-const REDIS_TIMEOUT_MS = 250;
 
 /**
  * The rate limits of every action, counted in Redis so that all API instances share them.
@@ -72,7 +77,7 @@ export class RateLimits {
         const insuranceLimiter = new RateLimiterMemory(options);
         const stored = new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter });
         this.limiters.set(`${action}:${key}`, {
-          limiter: new RLWrapperTimeouts({ limiter: stored, timeoutMs: REDIS_TIMEOUT_MS, insuranceLimiter }),
+          limiter: new RLWrapperTimeouts({ limiter: stored, timeoutMs: settings.redisTimeoutMs, insuranceLimiter }),
           points: rule.points,
         });
       }
@@ -84,16 +89,18 @@ export class RateLimits {
    * them: 429 rate_limited with Retry-After (seconds), and the points it took from the
    * others are given back, so a refused request costs the client nothing elsewhere.
    */
-  async consume(action: RateLimitAction, subject: RateLimitSubject): Promise<RateLimitPass> {
+  async consume(action: RateLimitAction, subject: RateLimitSubject, options: ConsumeOptions = {}): Promise<RateLimitPass> {
     const targets = this.targets(action, subject);
     const results = await Promise.allSettled(targets.map(({ limiter, id }) => limiter.consume(id)));
     const counted: Counted[] = [];
+    const refusedBy: RateLimitKey[] = [];
     let retryAfterMs = 0;
     results.forEach((result, index) => {
       const target = targets[index]!;
       if (result.status === 'fulfilled') {
         counted.push({ ...target, consumed: result.value.consumedPoints });
       } else if (result.reason instanceof RateLimiterRes) {
+        refusedBy.push(target.key);
         retryAfterMs = Math.max(retryAfterMs, result.reason.msBeforeNext);
       } else {
         // Both Redis and the in-process stand-in failed: let the request through rather than fail it.
@@ -101,11 +108,23 @@ export class RateLimits {
       }
     });
     const pass = this.pass(counted);
-    if (retryAfterMs > 0) {
+    const waived = refusedBy.length === 1 && refusedBy[0] === 'account' && (await this.asks(options.waiveAccountLimit));
+    if (retryAfterMs > 0 && !waived) {
       await pass.refund();
       throw new AppError('rate_limited', undefined, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) });
     }
     return pass;
+  }
+
+  /** A waiver that cannot be decided (the database is away, the input is garbage) is no waiver. */
+  private async asks(waiver: (() => Promise<boolean>) | undefined): Promise<boolean> {
+    if (!waiver) return false;
+    try {
+      return await waiver();
+    } catch (error) {
+      this.log.warn({ reason: (error as Error).message }, 'rate limit waiver could not be checked');
+      return false;
+    }
   }
 
   private targets(action: RateLimitAction, subject: RateLimitSubject) {

@@ -32,6 +32,8 @@ export function testEnv(database: string, overrides: NodeJS.ProcessEnv = {}): No
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PORT: '0',
     RATE_LIMIT_SCALE: '10000',
+    // A loaded test machine must not make Redis look away and the per-process stand-in answer.
+    RATE_LIMIT_REDIS_TIMEOUT_MS: '3000',
     RATE_LIMIT_PREFIX,
     ...overrides,
   };

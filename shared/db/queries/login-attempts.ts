@@ -82,6 +82,16 @@ export async function updateLoginAttemptScore(db: Queryable, id: string, score: 
   ]);
 }
 
+/** Whether the account with this email ever signed in successfully from this IP's prefix. */
+export async function hasEmailSignedInFromIpPrefix(db: Queryable, email: string, ip: string | undefined): Promise<boolean> {
+  const { rows } = await db.query<{ known: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM users u JOIN login_attempts a ON a.user_id = u.id
+                     WHERE u.email = $1 AND a.success AND a.ip_prefix = login_ip_prefix($2::inet)) AS known`,
+    [email, ip ?? null],
+  );
+  return rows[0]!.known;
+}
+
 /** Whether the account ever signed in successfully from this IP's prefix (login_ip_prefix). */
 export async function hasSignedInFromIpPrefix(db: Queryable, userId: string, ip: string | undefined): Promise<boolean> {
   const { rows } = await db.query<{ known: boolean }>(
