@@ -117,6 +117,12 @@ describe('maintenance', () => {
     const auditGone = await ids(`INSERT INTO audit_logs (user_id, action, created_at) VALUES ($1, 'test.old', now() - interval '366 days') RETURNING id`, [userId]);
     const auditKept = await ids(`INSERT INTO audit_logs (user_id, action, created_at) VALUES ($1, 'test.recent', now() - interval '364 days') RETURNING id`, [userId]);
 
+    // A guard that lapsed with no sign-in attempt since: announced by the run, not deleted.
+    await pool().query(
+      `INSERT INTO account_guards (user_id, reason, guarded_from, guarded_until) VALUES ($1, 'failure_burst', now() - interval '2 hours', now() - interval '1 hour')`,
+      [userId],
+    );
+
     const lines: Array<Record<string, unknown>> = [];
     const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
     // Batches of 2: every table with a backlog takes several statements.
@@ -145,6 +151,11 @@ describe('maintenance', () => {
     expect(reactions.map((row) => row.event_id)).to.have.members(reactionEvents.slice(1));
     expect(await existing('login_attempts', [...attemptsGone, ...attemptsKept])).to.deep.equal(attemptsKept);
     expect(await existing('audit_logs', [...auditGone, ...auditKept])).to.deep.equal(auditKept);
+    expect(report.removed.account_guards_released).to.be.at.least(1);
+    const { rows: unlocked } = await pool().query(`SELECT payload FROM outbox WHERE aggregate_id = $1 AND type = 'UserUnlocked'`, [userId]);
+    expect(unlocked.map((row) => row.payload.data.reason)).to.deep.equal(['guard_expired']);
+    const { rows: guards } = await pool().query('SELECT released_at FROM account_guards WHERE user_id = $1', [userId]);
+    expect(guards[0].released_at).to.be.instanceOf(Date);
 
     // Nothing is left to remove: a second run reports zeros.
     const again = await runMaintenance(pool(), settings(2), silent);

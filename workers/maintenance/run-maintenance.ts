@@ -1,11 +1,13 @@
 import type { Config } from '../../shared/config/config.js';
 import { withTransaction, type Pool } from '../../shared/db/pool.js';
+import { findLapsedAccountGuards } from '../../shared/db/queries/account-guards.js';
 import { deleteAuditLogsOlderThan } from '../../shared/db/queries/audit-logs.js';
 import { deleteLoginAttemptsOlderThan } from '../../shared/db/queries/login-attempts.js';
 import { deletePublishedOutboxOlderThan } from '../../shared/db/queries/outbox.js';
 import { deleteCompletedReactionsOlderThan } from '../../shared/db/queries/reactions.js';
 import { deleteEndedSessions } from '../../shared/db/queries/sessions.js';
 import { deleteSpentTokens, TOKEN_TABLES, tokenTableExists } from '../../shared/db/queries/spent-tokens.js';
+import { releaseLapsedGuard } from '../../shared/domain/anomaly/guard-account.js';
 import type { Logger } from '../../shared/logger.js';
 
 export interface MaintenanceSettings {
@@ -38,7 +40,8 @@ async function drain(batch: Batch, batchSize: number): Promise<number> {
 /**
  * The retention purge: expired or consumed tokens, sessions ended longer ago than
  * their retention (with their refresh tokens), published outbox rows, completed
- * reactions, old login attempts and audit rows past their retention. Every table is
+ * reactions, old login attempts and audit rows past their retention; and lapsed account
+ * guards announced (UserUnlocked) where no attempt did it yet. Every table is
  * purged in batches; a failing table is logged and the others still run. Used by the
  * pg-boss schedule, by `npm run maintenance` and by tests alike.
  */
@@ -71,6 +74,13 @@ export async function runMaintenance(pool: Pool, settings: MaintenanceSettings, 
   await purge('reactions', (limit) => deleteCompletedReactionsOlderThan(pool, retention.reactionDays, limit));
   await purge('login_attempts', (limit) => deleteLoginAttemptsOlderThan(pool, retention.loginAttemptDays, limit));
   await purge('audit_logs', (limit) => withTransaction(pool, (tx) => deleteAuditLogsOlderThan(tx, retention.auditDays, limit)));
+
+  // Not a purge: guards that lapsed with no attempt since get their UserUnlocked now.
+  await purge('account_guards_released', async (limit) => {
+    const userIds = await findLapsedAccountGuards(pool, limit);
+    for (const userId of userIds) await withTransaction(pool, (tx) => releaseLapsedGuard(tx, userId));
+    return userIds.length;
+  });
 
   const report = { removed, failed, durationMs: Date.now() - started };
   log.info({ removed, failed, duration_ms: report.durationMs }, 'maintenance purge finished');

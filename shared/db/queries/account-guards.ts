@@ -40,6 +40,15 @@ export async function isAccountGuarded(db: Queryable, userId: string): Promise<b
   return rows.length > 0;
 }
 
+/** Up to `limit` users whose guard lapsed and was not announced yet. */
+export async function findLapsedAccountGuards(db: Queryable, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ user_id: string }>(
+    'SELECT user_id FROM account_guards WHERE guarded_until <= now() AND released_at IS NULL ORDER BY guarded_until LIMIT $1',
+    [limit],
+  );
+  return rows.map((row) => row.user_id);
+}
+
 /** Marks a lapsed, not yet announced guard as released; returns it when there was one. */
 export async function releaseLapsedAccountGuard(db: Queryable, userId: string): Promise<AccountGuard | undefined> {
   const { rows } = await db.query<AccountGuard>(
