@@ -4,6 +4,7 @@ import type { Services } from '../shared/services.js';
 import { clientIp } from './middleware/koa-client-ip.js';
 import { errorHandler } from './middleware/koa-error-handler.js';
 import { jsonBody } from './middleware/koa-json-body.js';
+import { liveness } from './middleware/koa-liveness.js';
 import { requestContextMiddleware } from './middleware/koa-request-context.js';
 import { securityHeaders } from './middleware/koa-security-headers.js';
 import { accountRoutes } from './routes/account.js';
@@ -25,10 +26,12 @@ export function createApp(services: Services): Koa {
   const app = new Koa();
   // Errors are answered and logged by errorHandler; Koa's own printer stays quiet.
   app.silent = true;
+  // Every response carries the security headers, the liveness probe's fast path included.
+  app.use(securityHeaders());
+  app.use(liveness(services.log));
   app.use(clientIp(services.config.trustProxyHops));
   app.use(requestContextMiddleware(services.log));
   app.use(errorHandler(services.log));
-  app.use(securityHeaders());
   // The HTML pages' forms post urlencoded bodies to their own routes; everything else takes JSON.
   app.use(jsonBody({ limit: JSON_BODY_LIMIT, formPaths: [...EMAIL_VERIFICATION_FORM_PATHS, ...PASSWORD_RESET_FORM_PATHS, ...SECURITY_FORM_PATHS] }));
   // One root router: a request is matched once against every route, not once per router.

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Component } from '../shared/process/boot.js';
+import { lowerHelperThreadPriority } from '../shared/process/thread-priority.js';
 import type { Services } from '../shared/services.js';
 import { createApp } from './app.js';
 
@@ -24,7 +25,9 @@ export async function startHttpServer(services: Services): Promise<Component> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  log.info({ port }, `listening on http://localhost:${port}`);
+  // Hashing yields the CPU to the event loop: probes and the rest of each request stay fast under a login flood.
+  const loweredThreads = lowerHelperThreadPriority();
+  log.info({ port, lowered_threads: loweredThreads }, `listening on http://localhost:${port}`);
 
   return {
     name: 'http',

@@ -16,7 +16,11 @@
  * LOG_LEVEL=info (BENCH_LOG_LEVEL to change) with its output in bench/results/<process>.log,
  * HASH_CONCURRENCY and the argon2 parameters at their defaults (argon2id m=19456 t=2 p=1,
  * one hash per core) unless set in the environment, which every side then reads alike.
- * autocannon (closed loop) and an open-loop fixed-rate generator run in this process.
+ * autocannon (closed loop) and the open-loop fixed-rate generator run in this process,
+ * except figure 4's probe generator, which runs in a node process of its own
+ * (bench/lib/fixed-rate-process.ts): sharing an event loop with the autocannon that
+ * saturates the API, it sent its probes up to 5 ms late, and that lateness was counted as
+ * the API's latency. The server side and the load are unchanged.
  *
  * The figures:
  * 1. Logins/s (right password, 16 connections, 6 s a round) ÷ verifications/s of raw

@@ -1,10 +1,19 @@
 import crypto from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { requestContext, type Logger } from '../../shared/logger.js';
 
 const SAFE_REQUEST_ID = /^[\w.-]{1,128}$/;
 /** Probes hit these every few seconds; their access lines go to debug. */
 const QUIET_PATHS = new Set(['/health', '/ready']);
+
+/** The request's id (a caller's safe x-request-id, else a UUID), kept in ctx.state and echoed in the response. */
+export function assignRequestId(ctx: Context): string {
+  const given = ctx.get('x-request-id');
+  const requestId = SAFE_REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  ctx.state.requestId = requestId;
+  ctx.set('x-request-id', requestId);
+  return requestId;
+}
 
 /**
  * Gives each request an id (a caller's safe x-request-id, else a UUID), echoes it in
@@ -13,10 +22,7 @@ const QUIET_PATHS = new Set(['/health', '/ready']);
  */
 export function requestContextMiddleware(log: Logger): Middleware {
   return async (ctx, next) => {
-    const given = ctx.get('x-request-id');
-    const requestId = SAFE_REQUEST_ID.test(given) ? given : crypto.randomUUID();
-    ctx.state.requestId = requestId;
-    ctx.set('x-request-id', requestId);
+    const requestId = assignRequestId(ctx);
     const started = process.hrtime.bigint();
     await requestContext.run({ requestId }, async () => {
       try {

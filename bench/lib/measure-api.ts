@@ -1,5 +1,6 @@
 import { rawArgon2, healthLoad, type Argon2Baseline } from './baselines.js';
 import { closedLoop, fixedRate, type ClosedLoopResult, type FixedRateResult, type Request } from './load.js';
+import { fixedRateInOwnProcess } from './fixed-rate-process.js';
 import { readMemory, sampleRss, withCpu, type ServerProcess } from './processes.js';
 import { SETTINGS } from './settings.js';
 
@@ -77,7 +78,8 @@ export async function measureApi(
   progress(`${name}: GET /health at ${SETTINGS.healthUnderLoadRate}/s while ${connections} connections of logins saturate the CPU, ${SETTINGS.healthUnderLoadSeconds} s`);
   const [saturating, healthProbe] = await Promise.all([
     closedLoop(url, logins, connections, SETTINGS.healthUnderLoadSeconds + 2),
-    fixedRate(url, HEALTH, SETTINGS.healthUnderLoadRate, SETTINGS.healthUnderLoadSeconds, 8),
+    // The probe's generator runs in a process of its own: autocannon's work in this one would delay its sends.
+    fixedRateInOwnProcess(url, HEALTH, SETTINGS.healthUnderLoadRate, SETTINGS.healthUnderLoadSeconds, 8),
   ]);
   const healthUnderLogins = { ...healthProbe, logins_per_second: saturating.ok_per_second };
   progress(
