@@ -25,8 +25,9 @@ COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node migrations ./migrations
+COPY --chown=node:node bin/size-threadpool.cjs ./bin/size-threadpool.cjs
 USER node
 EXPOSE 8001
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8001)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/bin/start.js"]
+CMD ["node", "--require", "./bin/size-threadpool.cjs", "dist/bin/start.js"]

@@ -1,7 +1,5 @@
-import { sizeThreadpool } from '../shared/config/threadpool.js';
+// The HTTP API alone. Start it with bin/size-threadpool.cjs preloaded (npm run start:web).
+import { boot } from '../shared/process/boot.js';
+import { startHttpServer } from './server.js';
 
-// Sized before any module that might touch the thread pool is loaded.
-sizeThreadpool();
-const { boot } = await import('../shared/process/boot.js');
-const { startHttpServer } = await import('./server.js');
 await boot('user-services-web', [startHttpServer]);

@@ -1,8 +1,7 @@
-import { sizeThreadpool } from '../shared/config/threadpool.js';
-
 // Every role in one process (development, small installs): the HTTP API and all workers.
-sizeThreadpool();
-const { boot } = await import('../shared/process/boot.js');
-const { startHttpServer } = await import('../api/server.js');
-const { startWorkers } = await import('../workers/start-workers.js');
+// Start it with bin/size-threadpool.cjs preloaded (npm start, npm run dev).
+import { startHttpServer } from '../api/server.js';
+import { boot } from '../shared/process/boot.js';
+import { startWorkers } from '../workers/start-workers.js';
+
 await boot('user-services', [startHttpServer, startWorkers]);

@@ -1,6 +1,5 @@
-import { sizeThreadpool } from '../shared/config/threadpool.js';
+// The worker roles WORKER_QUEUES names. Start it with bin/size-threadpool.cjs preloaded (npm run start:worker).
+import { boot } from '../shared/process/boot.js';
+import { startWorkers } from './start-workers.js';
 
-sizeThreadpool();
-const { boot } = await import('../shared/process/boot.js');
-const { startWorkers } = await import('./start-workers.js');
 await boot('user-services-worker', [startWorkers]);

@@ -5,11 +5,9 @@
  *   single_ms   median of 40 sequential argon2.verify calls (one hash, alone);
  *   per_second  verifications per second with HASH_CONCURRENCY verify loops at once.
  */
-import { sizeThreadpool } from '../../shared/config/threadpool.js';
+import argon2 from 'argon2';
+import { loadConfig } from '../../shared/config/config.js';
 
-sizeThreadpool();
-const { default: argon2 } = await import('argon2');
-const { loadConfig } = await import('../../shared/config/config.js');
 
 const seconds = Number(process.argv[2] ?? 10);
 const { concurrency, memoryKiB, timeCost, parallelism } = loadConfig(process.env).hashing;

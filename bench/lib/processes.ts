@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { projectRoot } from '../../shared/project-root.js';
 
 export const ROOT = projectRoot();
+/** Preloaded by every process the bench starts, as the start scripts do: it sizes libuv's thread pool. */
+const THREADPOOL_PRELOAD = ['--require', path.join(ROOT, 'bin/size-threadpool.cjs')];
 export const RESULTS = path.join(ROOT, 'bench/results');
 /** Where bench/tsconfig.json compiles the app and the baselines. */
 export const BUILD = path.join(RESULTS, 'build');
@@ -82,7 +84,7 @@ export interface ServerProcess {
 export async function startServer(name: string, script: string, env: Record<string, string>, cwd: string): Promise<ServerProcess> {
   const logFile = path.join(RESULTS, `${name}.log`);
   const out = fs.openSync(logFile, 'w');
-  const child: ChildProcess = spawn(process.execPath, [path.join(BUILD, script)], {
+  const child: ChildProcess = spawn(process.execPath, [...THREADPOOL_PRELOAD, path.join(BUILD, script)], {
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? cwd, ...env },
     stdio: ['ignore', out, out],
@@ -120,7 +122,7 @@ export async function startServer(name: string, script: string, env: Record<stri
 
 /** Runs `node <script> ...args` to completion and parses the JSON line it prints. */
 export async function runJson<T>(script: string, args: string[], env: Record<string, string>): Promise<T> {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(BUILD, script), ...args], {
+  const { stdout } = await promisify(execFile)(process.execPath, [...THREADPOOL_PRELOAD, path.join(BUILD, script), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? ROOT, ...env },
   });

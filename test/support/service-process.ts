@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const START_SCRIPT = path.join(ROOT, 'bin/start.ts');
+const THREADPOOL_PRELOAD = path.join(ROOT, 'bin/size-threadpool.cjs');
 /** tsx as an absolute URL, so the child can load it from any working directory. */
 const TSX = import.meta.resolve('tsx');
 
@@ -33,12 +34,12 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts `node --import tsx bin/start.ts` (every role) in an empty temporary working
+ * Starts `node --require bin/size-threadpool.cjs --import tsx bin/start.ts` (every role) in an empty temporary working
  * directory, so no .env applies, with exactly the given environment plus PATH and HOME.
  */
 export function startServiceProcess(env: Record<string, string>): ServiceProcess {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'us-start-'));
-  const child = spawn(process.execPath, ['--import', TSX, START_SCRIPT], {
+  const child = spawn(process.execPath, ['--require', THREADPOOL_PRELOAD, '--import', TSX, START_SCRIPT], {
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
