@@ -185,6 +185,29 @@ describe('POST /token/refresh', () => {
     expect(next.refresh_token).not.to.equal(successors[0]);
   });
 
+  it('lets refreshes race a sign-out of every session without a 500, and no chain outlives the sign-out', async () => {
+    const { email, password } = await registerUser();
+    const chains = await Promise.all(Array.from({ length: 3 }, () => loginUser(email, password)));
+    const sessionIds = chains.map((tokens) => sessionIdOf(tokens.token));
+    const latest = chains.map((tokens) => tokens.refresh_token);
+    const statuses: number[] = [];
+    const refreshing = chains.map(async (_, i) => {
+      for (let round = 0; round < 8; round++) {
+        const answer = await refreshRaw(app, { refresh_token: latest[i] });
+        statuses.push(answer.status);
+        if (answer.status !== 200) return;
+        latest[i] = answer.body.refresh_token;
+      }
+    });
+    await pause(5);
+    const signOut = await call(app, 'POST', '/logout/all', { headers: { authorization: `Bearer ${chains[0]!.token}` } });
+    await Promise.all(refreshing);
+    expect(signOut.status, signOut.text).to.equal(204);
+    expect(statuses.filter((status) => status !== 200 && status !== 401), statuses.join(',')).to.deep.equal([]);
+    for (const sessionId of sessionIds) expect((await sessionRow(sessionId)).revoked_at).to.be.an.instanceOf(Date);
+    for (const token of latest) expectRefused(await refreshRaw(app, { refresh_token: token }));
+  });
+
   it('refuses a session past its absolute lifetime, and never lets a successor outlive its session', async () => {
     const { sessionId, first } = await signIn();
     await sql("UPDATE sessions SET expires_at = now() + interval '1 hour' WHERE id = $1", [sessionId]);
@@ -216,8 +239,10 @@ describe('POST /token/refresh', () => {
   it('refuses an expired refresh token of a live session, without revoking the session', async () => {
     const { userId, sessionId, first } = await signIn();
     await sql("UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE session_id = $1", [sessionId]);
+    const usedBefore = (await sessionRow(sessionId)).last_used_at.getTime();
     expectRefused(await refreshRaw(app, { refresh_token: first.refresh_token }));
     expect((await tokenRows(sessionId)).map((row) => row.consumed)).to.deep.equal([false]);
+    expect((await sessionRow(sessionId)).last_used_at.getTime(), 'a refusal does not mark the session used').to.equal(usedBefore);
     expect((await sessionRow(sessionId)).revoked_at).to.equal(null);
     expect(await revocationEvents(userId)).to.have.length(0);
   });

@@ -1,7 +1,7 @@
 /**
  * Raw refresh baseline, run as its own process (`node .../refresh-transaction.js SECONDS
  * TOKEN...`), with the settings the app would read from the same environment: per
- * refresh, the refresh transaction's statements (imported from
+ * refresh, the refresh's statement for a usable token (imported from
  * shared/db/queries/session-refresh.ts, so the very same SQL) on a plain pg pool of
  * PG_POOL_MAX connections, the successor's HMAC and an ES256 signature with
  * jsonwebtoken; no HTTP, no Koa, no validation. One loop per TOKEN at once, each
@@ -13,18 +13,12 @@ import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { loadConfig } from '../../shared/config/config.js';
-import {
-  lockOwnerOfRefreshToken,
-  lockRefreshTokenWithSuccessor,
-  lockSessionForRefresh,
-  rotateRefreshToken,
-  type RefreshTokenOwner,
-} from '../../shared/db/queries/session-refresh.js';
+import { rotateUsableRefreshToken, type RotatedRefresh } from '../../shared/db/queries/session-refresh.js';
 
 const [secondsArg, ...tokens] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 5);
 const config = loadConfig(process.env);
-const { idleTimeoutSeconds, refreshReuseGraceSeconds } = config.sessions;
+const { idleTimeoutSeconds } = config.sessions;
 const pool = new pg.Pool({ connectionString: config.database.url, max: config.database.poolMax });
 const successorKey = crypto.createSecretKey(
   Buffer.from(crypto.hkdfSync('sha256', config.appSecret, Buffer.alloc(0), 'user-services/refresh-token-successor/v1', 32)),
@@ -32,24 +26,16 @@ const successorKey = crypto.createSecretKey(
 const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const sha256 = (text: string) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
 
-/** The refresh transaction, as the app runs it for a usable token; returns the token's owner. */
-async function transaction(tokenHash: string, successorHash: string): Promise<RefreshTokenOwner> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const owner = await lockOwnerOfRefreshToken(client, tokenHash);
-    if (!owner || !(await lockSessionForRefresh(client, owner.session_id, idleTimeoutSeconds))) throw new Error('session not live');
-    const token = await lockRefreshTokenWithSuccessor(client, tokenHash, refreshReuseGraceSeconds);
-    if (!token || token.consumed) throw new Error('token not usable');
-    await rotateRefreshToken(client, { tokenId: token.id, sessionId: owner.session_id, successorHash, idleSeconds: idleTimeoutSeconds });
-    await client.query('COMMIT');
-    return owner;
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+/**
+ * The refresh of a usable token as the app runs it: the one statement that locks, checks
+ * and rotates, on its own (shared/domain/refresh-session.ts falls back to the
+ * statement-by-statement transaction only for tokens that are not plainly usable, which
+ * these chains never present). Returns the token's owner.
+ */
+async function transaction(tokenHash: string, successorHash: string): Promise<RotatedRefresh> {
+  const owner = await rotateUsableRefreshToken(pool, { tokenHash, successorHash, idleSeconds: idleTimeoutSeconds });
+  if (!owner) throw new Error('token not usable');
+  return owner;
 }
 
 /** One refresh: the transaction, then the signature. Returns the successor. */

@@ -7,6 +7,7 @@ import {
   lockSessionForRefresh,
   revokeSessionWithRefreshTokens,
   rotateRefreshToken,
+  rotateUsableRefreshToken,
 } from '../db/queries/session-refresh.js';
 import { AppError } from '../errors.js';
 import { createEvent } from '../events.js';
@@ -35,8 +36,7 @@ interface Refreshed {
  */
 export async function refreshSession(deps: RefreshDeps, presented: string): Promise<IssuedTokens> {
   if (!REFRESH_TOKEN_SHAPE.test(presented)) throw new AppError('invalid_token');
-  // A refusal returns instead of throwing, so that a revocation it made is committed.
-  const refreshed = await withTransaction(deps.pool, (tx) => refreshInTransaction(tx, deps, presented));
+  const refreshed = (await rotateAtOnce(deps, presented)) ?? (await refreshStepByStep(deps, presented));
   if (!refreshed) throw new AppError('invalid_token');
   return {
     sessionId: refreshed.sessionId,
@@ -44,6 +44,25 @@ export async function refreshSession(deps: RefreshDeps, presented: string): Prom
     expiresIn: deps.accessTokens.ttlSeconds,
     refreshToken: refreshed.refreshToken,
   };
+}
+
+/**
+ * The usual case, a usable token, in one statement and one round trip; undefined (and
+ * nothing changed) for every other case, which refreshStepByStep then judges.
+ */
+async function rotateAtOnce(deps: RefreshDeps, presented: string): Promise<Refreshed | undefined> {
+  const refreshToken = deps.refreshSuccessor.of(presented);
+  const rotated = await rotateUsableRefreshToken(deps.pool, {
+    tokenHash: hashToken(presented),
+    successorHash: hashToken(refreshToken),
+    idleSeconds: deps.config.sessions.idleTimeoutSeconds,
+  });
+  return rotated && { userId: rotated.user_id, sessionId: rotated.session_id, refreshToken };
+}
+
+/** A refusal returns instead of throwing, so that a revocation it made is committed. */
+function refreshStepByStep(deps: RefreshDeps, presented: string): Promise<Refreshed | undefined> {
+  return withTransaction(deps.pool, (tx) => refreshInTransaction(tx, deps, presented));
 }
 
 async function refreshInTransaction(tx: PoolClient, deps: RefreshDeps, presented: string): Promise<Refreshed | undefined> {

@@ -4,8 +4,9 @@ import type { Queryable } from '../pool.js';
 /**
  * The statements of one refresh (shared/domain/refresh-session.ts), in the house lock
  * order: the user (shared), then the session (for update, which serialises refreshes of
- * one session), then the refresh token. Each runs on every refresh, so each is prepared
- * by name.
+ * one session), then the refresh token. A usable token is rotated by one statement
+ * (rotateUsableRefreshToken); the others are the statement-by-statement transaction that
+ * judges everything else (grace retries, reuse, refusals). All are prepared by name.
  */
 
 export interface RefreshTokenOwner {
@@ -77,6 +78,65 @@ export async function lockRefreshTokenWithSuccessor(db: Queryable, tokenHash: st
             WHERE t.token_hash = $1
               FOR UPDATE OF t`,
     values: [tokenHash, graceSeconds],
+  });
+  return rows[0];
+}
+
+/** What a one-statement rotation returns: whose token it was. */
+export interface RotatedRefresh {
+  user_id: string;
+  session_id: string;
+}
+
+export interface UsableRotation {
+  tokenHash: string;
+  successorHash: string;
+  /** The session's idle timeout, which is also how long the successor lives unused. */
+  idleSeconds: number;
+}
+
+/**
+ * The whole refresh of a usable token in one statement, run on its own (its own
+ * transaction, one round trip): share-locks the active user, locks the live session,
+ * consumes the token (neither consumed, revoked nor expired), marks the session used and
+ * issues the successor. The locks follow the house order because each step reads the
+ * rows the previous one locked (a row is locked only once the rows it joins have been
+ * produced), and a lock wait re-checks that row's conditions on its newest version, so a
+ * token a concurrent refresh consumed meanwhile is not consumed again. Undefined when
+ * anything is not as a plain rotation needs (nothing is then changed): the caller then
+ * runs the statement-by-statement transaction, which tells a grace retry, a reuse and a
+ * refusal apart.
+ */
+export async function rotateUsableRefreshToken(db: Queryable, rotation: UsableRotation): Promise<RotatedRefresh | undefined> {
+  const { rows } = await db.query<RotatedRefresh>({
+    name: 'refresh-rotate-usable',
+    text: `WITH owner AS (
+             SELECT u.id AS user_id, s.id AS session_id, t.id AS token_id
+               FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+              WHERE t.token_hash = $1 AND u.status = 'active'
+                FOR SHARE OF u),
+           live AS (
+             SELECT o.user_id, s.id AS session_id, o.token_id
+               FROM owner o JOIN sessions s ON s.id = o.session_id
+              WHERE s.revoked_at IS NULL AND s.expires_at > now() AND s.last_used_at > now() - make_interval(secs => $3)
+                FOR UPDATE OF s),
+           consumed AS (
+             UPDATE refresh_tokens t SET consumed_at = now()
+               FROM live l
+              WHERE t.id = l.token_id AND t.consumed_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now()
+             RETURNING t.id, t.session_id, l.user_id),
+           used AS (
+             UPDATE sessions s SET last_used_at = now()
+               FROM consumed c
+              WHERE s.id = c.session_id
+             RETURNING s.id, s.expires_at),
+           issued AS (
+             INSERT INTO refresh_tokens (session_id, parent_id, token_hash, expires_at)
+             SELECT c.session_id, c.id, $2, least(u.expires_at, now() + make_interval(secs => $3))
+               FROM consumed c JOIN used u ON u.id = c.session_id
+             RETURNING session_id)
+         SELECT c.user_id, i.session_id FROM issued i JOIN consumed c ON c.session_id = i.session_id`,
+    values: [rotation.tokenHash, rotation.successorHash, rotation.idleSeconds],
   });
   return rows[0];
 }
