@@ -13,6 +13,7 @@ import { startAuditWorker } from '../workers/audit/start-audit-worker.js';
 import { writeAuditLog } from '../workers/audit/write-audit-log.js';
 import { testApp } from './support/hooks.js';
 import { registerUser, request } from './support/http.js';
+import { waitFor } from './support/wait-for.js';
 
 interface AuditRow {
   id: string;
@@ -39,16 +40,6 @@ async function auditRowsOf(userId: string): Promise<AuditRow[]> {
 async function outboxEventsOf(userId: string): Promise<DomainEvent[]> {
   const { rows } = await pool().query<{ payload: DomainEvent }>('SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY id', [userId]);
   return rows.map((row) => row.payload);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Inserts an audit row directly (INSERT is allowed), dated `daysAgo` days back. */

@@ -9,7 +9,8 @@ import { sql } from './support/expectations.js';
 import { registerUser } from './support/http.js';
 import { settle } from './support/mail-harness.js';
 import { startOwnRedis, type OwnRedis } from './support/redis-server.js';
-import { createVhost, waitFor, type TestVhost } from './support/relay-harness.js';
+import { createVhost, type TestVhost } from './support/relay-harness.js';
+import { waitFor } from './support/wait-for.js';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
 import { startWorkerRoles, type WorkerRoles } from './support/worker-roles.js';
 

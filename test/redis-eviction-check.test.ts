@@ -9,9 +9,9 @@ import type { Component } from '../shared/process/boot.js';
 import { createServices } from '../shared/services.js';
 import { startWorkers } from '../workers/start-workers.js';
 import { testDatabase } from './support/hooks.js';
-import { waitFor } from './support/relay-harness.js';
 import { freePort } from './support/service-process.js';
 import { testEnv } from './support/test-app.js';
+import { waitFor } from './support/wait-for.js';
 
 /**
  * Queues must not be evicted. A worker process says so at error level when its Redis runs

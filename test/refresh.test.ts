@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { DomainEvent } from '../shared/events.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testApp, testDatabase } from './support/hooks.js';
-import { loginUser, registerUser, type JsonResponse } from './support/http.js';
+import { loginUser, registerUser, request, type JsonResponse } from './support/http.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 interface Tokens {
@@ -13,16 +13,8 @@ interface Tokens {
 }
 
 /** A request to one of this suite's apps (the shared one has no raised rate limits). */
-async function call(app: TestApp, method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<JsonResponse> {
-  const response = await fetch(app.url + path, { method, headers: init.headers, body: init.body });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, body };
+function call(app: TestApp, method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<JsonResponse> {
+  return request(method, path, { raw: init.body, headers: init.headers, baseUrl: app.url });
 }
 
 function refreshRaw(app: TestApp, json: unknown): Promise<JsonResponse> {

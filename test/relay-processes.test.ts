@@ -10,11 +10,11 @@ import {
   closeAllConnections,
   createVhost,
   spawnWorker,
-  waitFor,
   type TestConsumer,
   type TestVhost,
   type WorkerProcess,
 } from './support/relay-harness.js';
+import { waitFor } from './support/wait-for.js';
 
 /**
  * The relay as real worker processes (`node --import tsx workers/main.ts`,

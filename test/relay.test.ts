@@ -15,7 +15,8 @@ import { projectRoot } from '../shared/project-root.js';
 import { startRelay } from '../workers/relay/start-relay.js';
 import { testApp } from './support/hooks.js';
 import { randomEmail, registerUser, strongPassword } from './support/http.js';
-import { bindConsumer, createVhost, waitFor, type TestVhost } from './support/relay-harness.js';
+import { bindConsumer, createVhost, type TestVhost } from './support/relay-harness.js';
+import { waitFor } from './support/wait-for.js';
 
 const run = promisify(execFile);
 const pool = () => testApp().services.pool;

@@ -16,6 +16,7 @@ import { expectFailure } from './support/expectations.js';
 import { randomEmail, request, strongPassword } from './support/http.js';
 import { startTestApp, testEnv, type TestApp } from './support/test-app.js';
 import { createMigratedDatabase, dropDatabase } from './support/test-database.js';
+import { waitFor } from './support/wait-for.js';
 
 const run = promisify(execFile);
 const TSX = import.meta.resolve('tsx');
@@ -26,16 +27,6 @@ interface Jwks {
 
 function kidOf(token: string): string {
   return (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as { kid: string }).kid;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /**
@@ -66,7 +57,7 @@ describe('signing keys: JWKS and rotation', () => {
 
   /** Logs in until the app signs with `kid` (it follows a rotation at its next reload). */
   function loginSignedBy(kid: string): Promise<string> {
-    return until(`a login signed by ${kid}`, async () => {
+    return waitFor(`a login signed by ${kid}`, async () => {
       const token = await loginToken();
       return kidOf(token) === kid ? token : undefined;
     });
@@ -147,7 +138,7 @@ describe('signing keys: JWKS and rotation', () => {
       }
       expect(await activeKids()).to.deep.equal([second.kid]);
       // The running app picks the new key up at its next reload (within a second here).
-      expect(await until('both keys in the JWKS', async () => {
+      expect(await waitFor('both keys in the JWKS', async () => {
         const kids = await jwksKids();
         return kids.length === 2 ? kids : undefined;
       })).to.deep.equal([first.kid, second.kid].sort());
@@ -171,7 +162,7 @@ describe('signing keys: JWKS and rotation', () => {
       const rotation = await rotateSigningKey(pool(), box, { leadSeconds: 3 });
       expect(rotation.previousKid).to.equal(current);
       expect(rotation.signsFrom.getTime() - Date.now()).to.be.within(1_000, 3_100);
-      await until('the pending key in the JWKS', async () => ((await jwksKids()).includes(rotation.kid) ? true : undefined));
+      await waitFor('the pending key in the JWKS', async () => ((await jwksKids()).includes(rotation.kid) ? true : undefined));
       expect(kidOf(await loginToken()), 'before the handover').to.equal(current);
       const next = await loginSignedBy(rotation.kid);
       expect(Date.now()).to.be.at.least(rotation.signsFrom.getTime());
@@ -188,7 +179,7 @@ describe('signing keys: JWKS and rotation', () => {
       expect((await me(first.token)).status).to.equal(200);
       // Retired long ago: gone from the JWKS at the next periodic reload, its token refused.
       await pool().query(`UPDATE signing_keys SET retired_at = now() - interval '1 day' WHERE kid = $1`, [first.kid]);
-      await until('the old key to leave the JWKS', async () => ((await jwksKids()).includes(first.kid) ? undefined : true));
+      await waitFor('the old key to leave the JWKS', async () => ((await jwksKids()).includes(first.kid) ? undefined : true));
       expectFailure(await me(first.token), 401, 'unauthorized');
       expect((await me(second.token)).status, 'the next key is unaffected').to.equal(200);
     });
@@ -243,7 +234,7 @@ describe('signing keys: JWKS and rotation', () => {
         await pool().query(`UPDATE signing_keys SET created_at = now() - interval '31 days' WHERE kid = $1`, [current]);
         await boss.start();
         await boss.send(KEY_ROTATION_QUEUE, {});
-        const rotated = await until('the scheduled job to rotate', async () => {
+        const rotated = await waitFor('the scheduled job to rotate', async () => {
           const [active] = await activeKids();
           return active !== current ? active : undefined;
         }, 20_000);
