@@ -9,12 +9,12 @@
 'use strict';
 const os = require('node:os');
 
+try {
+  require('dotenv').config({ quiet: true });
+} catch {
+  // No dotenv (never in this project): the real environment alone decides.
+}
 if (!process.env.UV_THREADPOOL_SIZE) {
-  try {
-    require('dotenv').config({ quiet: true });
-  } catch {
-    // No dotenv (never in this project): the real environment alone decides.
-  }
   const hashing = Number.parseInt(process.env.HASH_CONCURRENCY ?? '', 10);
   const threads = (Number.isInteger(hashing) && hashing > 0 ? hashing : os.availableParallelism()) + 4;
   process.env.UV_THREADPOOL_SIZE = String(Math.min(threads, 1024));

@@ -45,6 +45,8 @@ describe('thread pool sizing', () => {
       fs.writeFileSync(path.join(dir, '.env'), 'HASH_CONCURRENCY=3\n');
       expect((await probe({}, dir)).size).to.equal('7');
       expect((await probe({ UV_THREADPOOL_SIZE: '6' }, dir)).size).to.equal('6');
+      fs.writeFileSync(path.join(dir, '.env'), 'HASH_CONCURRENCY=3\nUV_THREADPOOL_SIZE=9\n');
+      expect((await probe({}, dir)).size).to.equal('9');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -38,8 +38,13 @@ function readConfig(): Config {
  * bounded by SHUTDOWN_TIMEOUT_MS, and then close the connections.
  */
 export async function boot(name: string, starters: Starter[]): Promise<void> {
+  // Set by bin/size-threadpool.cjs, preloaded by every start script; read before .env is.
+  const threadpoolSized = process.env.UV_THREADPOOL_SIZE !== undefined;
   const config = readConfig();
   const log = createLogger(config.logLevel, name);
+  if (!threadpoolSized) {
+    log.warn('UV_THREADPOOL_SIZE was not set at start: libuv runs 4 threads, which caps hashing and may starve file and DNS work. Start with `node --require ./bin/size-threadpool.cjs` (the npm scripts, Procfile and image do).');
+  }
   process.on('unhandledRejection', (reason) => {
     log.fatal({ err: reason }, 'unhandled promise rejection');
     process.exit(1);
