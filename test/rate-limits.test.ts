@@ -103,10 +103,14 @@ describe('rate limits', function () {
       // Someone who knows only the email spends the account limit from other networks.
       for (let i = 0; i < 3; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
       expectRateLimited(await loginAt(app, email, password, randomIpv4()), 900);
-      // The owner, from another address of the same /24, signs in; only the IP-and-account limit holds a known network.
+      // The owner, from another address of the same /24, signs in: the known network has an account budget of its own.
       expect((await loginAt(app, email, password, '203.0.113.77')).status).to.equal(200);
       expectFailure(await loginAt(app, email, 'Wrong-password-123', home), 401, 'invalid_credentials');
       expect((await loginAt(app, email, password, home)).status).to.equal(200);
+      // But the known network shares one account budget (the same 3 points), however many addresses it holds.
+      for (let i = 0; i < 2; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', `203.0.113.${101 + i}`), 401, 'invalid_credentials');
+      expectRateLimited(await loginAt(app, email, 'Wrong-password-123', '203.0.113.103'), 900);
+      expectRateLimited(await loginAt(app, email, password, '203.0.113.104'), 900);
     });
 
     it('holds under a concurrent burst: no more failures are recorded than the limit allows', async () => {

@@ -38,6 +38,15 @@ export function ipLimitKey(ip: string | undefined): string {
 }
 
 /**
+ * The network of a client address as the anomaly guard and login history see it
+ * (login_ip_prefix): an IPv4 address's /24, an IPv6 address's /64.
+ */
+export function networkLimitKey(ip: string | undefined): string {
+  const key = ipLimitKey(ip);
+  return net.isIPv4(key) ? `${key.split('.').slice(0, 3).join('.')}.0/24` : key;
+}
+
+/**
  * The limit key of an account named by email: the canonical address compared without
  * case (as the citext column does), hashed so that Redis holds no addresses.
  */

@@ -21,14 +21,15 @@ type Deps = Parameters<typeof loginUser>[0] & Pick<Services, 'rateLimits'>;
  *
  * The account limit counts failures from everywhere, so on its own it would let anyone
  * who knows the email keep the owner out. When it alone refuses, a client whose network
- * (IP prefix) has signed in to the account before goes on, held by its IP and
- * IP-and-account limits only: guessing from elsewhere cannot lock the owner out.
+ * (IP prefix) has signed in to the account before is counted against that network's own
+ * account budget (same points) instead: guessing from elsewhere cannot lock the owner
+ * out, and a known network, however many addresses it holds, guesses no faster.
  */
 export async function loginWithLimits(deps: Deps, credentials: Credentials, client: ClientInfo): Promise<IssuedTokens> {
   const pass = await deps.rateLimits.consume(
     'login',
     { ip: client.ip, account: credentials.email },
-    { waiveAccountLimit: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(credentials.email), client.ip) },
+    { isKnownNetwork: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(credentials.email), client.ip) },
   );
   if (pass.delayMs > 0) await sleep(pass.delayMs);
   let issued: IssuedTokens;

@@ -11,7 +11,7 @@ import {
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { accountLimitKey, ipLimitKey } from './client-keys.js';
+import { accountLimitKey, ipLimitKey, networkLimitKey } from './client-keys.js';
 
 /** Who a request is counted against; a limit whose key is not given does not apply. */
 export interface RateLimitSubject {
@@ -22,11 +22,16 @@ export interface RateLimitSubject {
 
 export interface ConsumeOptions {
   /**
-   * Asked only when the account limit alone refuses: true lets the request through on
-   * its other limits (login: the client's network has signed in to the account before).
+   * Asked only when the account limit alone refuses: true (login: the client's network
+   * has signed in to the account before) counts the request instead against an account
+   * limit of that network's own, with the same points, so guesses from elsewhere cannot
+   * spend the owner's, and a whole known network still shares one account budget.
    */
-  waiveAccountLimit?: () => Promise<boolean>;
+  isKnownNetwork?: () => Promise<boolean>;
 }
+
+/** How long the known-network check may take before it counts as "not known". */
+const KNOWN_NETWORK_TIMEOUT_MS = 1_000;
 
 /** A counted request: what it consumed, to give back or clear once its outcome is known. */
 export interface RateLimitPass {
@@ -107,23 +112,37 @@ export class RateLimits {
         this.log.warn({ action, key: target.key, reason: String(result.reason) }, 'rate limit could not be counted');
       }
     });
+    if (refusedBy.length === 1 && refusedBy[0] === 'account' && (await this.asks(options.isKnownNetwork))) {
+      const target = targets.find(({ key }) => key === 'account')!;
+      const ownBudget = { ...target, id: `${target.id}|${networkLimitKey(subject.ip)}` };
+      try {
+        const result = await ownBudget.limiter.consume(ownBudget.id);
+        counted.push({ ...ownBudget, consumed: result.consumedPoints });
+        retryAfterMs = 0;
+      } catch (error) {
+        if (error instanceof RateLimiterRes) retryAfterMs = Math.max(retryAfterMs, error.msBeforeNext);
+      }
+    }
     const pass = this.pass(counted);
-    const waived = refusedBy.length === 1 && refusedBy[0] === 'account' && (await this.asks(options.waiveAccountLimit));
-    if (retryAfterMs > 0 && !waived) {
+    if (retryAfterMs > 0) {
       await pass.refund();
       throw new AppError('rate_limited', undefined, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) });
     }
     return pass;
   }
 
-  /** A waiver that cannot be decided (the database is away, the input is garbage) is no waiver. */
-  private async asks(waiver: (() => Promise<boolean>) | undefined): Promise<boolean> {
-    if (!waiver) return false;
+  /** A question that cannot be answered in time (the database is away or slow, the input is garbage) is a no. */
+  private async asks(question: (() => Promise<boolean>) | undefined): Promise<boolean> {
+    if (!question) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), KNOWN_NETWORK_TIMEOUT_MS)));
     try {
-      return await waiver();
+      return await Promise.race([question(), late]);
     } catch (error) {
-      this.log.warn({ reason: (error as Error).message }, 'rate limit waiver could not be checked');
+      this.log.warn({ reason: (error as Error).message }, 'known-network check failed; the account limit holds');
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
