@@ -7,14 +7,17 @@ import {
   resetOutboxEventForReplay,
   type OutboxEventState,
 } from '../shared/db/queries/outbox.js';
+import { findGivenUpReactions, resetGivenUpReactions } from '../shared/db/queries/reactions.js';
 
 /**
  * `npm run outbox:replay -- <event_id>`: puts an outbox event that was set aside (or is
  * still failing) back in line, attempts cleared; the relay publishes it within a second.
- * `npm run outbox:replay -- --list` shows the rows set aside. Exit codes: 0 done,
- * 1 unknown event or failure, 2 bad usage.
+ * For an event already published, puts its given-up reactions (mail, audit, scoring
+ * that failed as unrecoverable) back in line for the relay's reaction sweep.
+ * `npm run outbox:replay -- --list` shows both. Exit codes: 0 done, 1 unknown event or
+ * failure, 2 bad usage.
  */
-const USAGE = 'usage: npm run outbox:replay -- <event_id>   (or --list to show the events set aside)';
+const USAGE = 'usage: npm run outbox:replay -- <event_id>   (or --list to show the events and reactions set aside)';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function describe(row: OutboxEventState): string {
@@ -25,6 +28,11 @@ async function list(pool: Pool): Promise<number> {
   const rows = await findSetAsideOutboxEvents(pool, 1_000);
   if (rows.length === 0) process.stdout.write('no outbox events are set aside\n');
   for (const row of rows) process.stdout.write(`${describe(row)}\n`);
+  const reactions = await findGivenUpReactions(pool, 1_000);
+  if (reactions.length === 0) process.stdout.write('no reactions are given up\n');
+  for (const reaction of reactions) {
+    process.stdout.write(`${reaction.event_id}  reaction ${reaction.job_name}  given up ${reaction.given_up_at.toISOString()}  last error: ${reaction.last_error ?? '-'}\n`);
+  }
   return 0;
 }
 
@@ -36,7 +44,9 @@ async function replay(pool: Pool, eventId: string): Promise<number> {
       return 1;
     }
     if (row.published_at) {
-      process.stdout.write(`event ${eventId} (${row.type}) was already published at ${row.published_at.toISOString()}; nothing to replay\n`);
+      const reactions = await resetGivenUpReactions(tx, eventId);
+      const what = reactions.length > 0 ? `its given-up reactions (${reactions.join(', ')}) are queued to run again` : 'nothing to replay';
+      process.stdout.write(`event ${eventId} (${row.type}) was already published at ${row.published_at.toISOString()}; ${what}\n`);
       return 0;
     }
     await resetOutboxEventForReplay(tx, eventId);

@@ -1,11 +1,15 @@
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
+import { promisify } from 'node:util';
 import { Worker } from 'bullmq';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import type { DomainEvent } from '../shared/events.js';
+import { projectRoot } from '../shared/project-root.js';
 import { reactionJobId } from '../shared/queues/jobs.js';
 import { closeQueues, createQueues, queuePrefix, type Queues } from '../shared/queues/queues.js';
 import { sql } from './support/expectations.js';
+import { testApp } from './support/hooks.js';
 import { registerUser } from './support/http.js';
 import { settle } from './support/mail-harness.js';
 import { startOwnRedis, type OwnRedis } from './support/redis-server.js';
@@ -147,15 +151,32 @@ describe('reaction sweeper and finished jobs', function () {
     await startRoles('audit,relay');
     await waitFor('the failed job', async () => ((await queues.audit.getJobState(jobId)) === 'failed' ? true : undefined));
     const [row] = await waitFor('the reaction given up', async () => {
-      const rows = await sql<{ completed_at: Date | null }>(`SELECT completed_at FROM reactions WHERE event_id = $1`, [eventId]);
-      return rows[0]?.completed_at ? rows : undefined;
+      const rows = await sql<{ completed_at: Date | null; given_up_at: Date | null; last_error: string | null }>(
+        `SELECT completed_at, given_up_at, last_error FROM reactions WHERE event_id = $1`,
+        [eventId],
+      );
+      return rows[0]?.given_up_at ? rows : undefined;
     });
     expect(row!.completed_at).to.be.instanceOf(Date);
+    expect(row!.last_error).to.match(/not an event/);
     // Sweeps keep running (REACTION_TIMEOUT_SECONDS=1): the job stays failed, tried once.
     await settle(2_500);
     const job = await queues.audit.getJob(jobId);
     expect(await job!.getState()).to.equal('failed');
     expect(job!.attemptsMade).to.equal(1);
     expect(job!.failedReason).to.match(/not an event/);
+
+    // outbox:replay puts a given-up reaction of a published event back in line: it runs (and here fails) again.
+    await sql(
+      `INSERT INTO outbox (event_id, aggregate_id, topic, type, payload, published_at) VALUES ($1, $2, 'user.events', 'UserRegistered', $3, now())`,
+      [eventId, crypto.randomUUID(), JSON.stringify(broken)],
+    );
+    const env = { ...process.env, DATABASE_URL: testApp().services.config.database.url, LOG_LEVEL: 'silent' };
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bin/outbox-replay.ts', eventId], { cwd: projectRoot(), env });
+    expect(stdout).to.include('given-up reactions (write-audit-log) are queued to run again');
+    await waitFor('the reaction given up once more', async () => {
+      const rows = await sql<{ given_up_at: Date | null }>(`SELECT given_up_at FROM reactions WHERE event_id = $1`, [eventId]);
+      return rows[0]?.given_up_at && rows[0].given_up_at > row!.given_up_at! ? true : undefined;
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { completeReaction } from '../shared/db/queries/reactions.js';
+import { giveUpReaction } from '../shared/db/queries/reactions.js';
 import type { JobName, JobPayloads, QueueName } from '../shared/queues/jobs.js';
 import { queuePrefix } from '../shared/queues/queues.js';
 import type { WorkerDeps } from './worker-deps.js';
@@ -18,14 +18,16 @@ export const MAX_STALLED_COUNT = 2;
 
 /**
  * A BullMQ worker for one queue that dispatches by job name to typed processors.
- * A job name nobody handles can never succeed, so it fails at once.
+ * A job name nobody handles fails and is retried with backoff: an older worker of a rolling
+ * deploy may meet a newer job name that a newer worker will handle.
  */
 export function createWorker(deps: WorkerDeps, queue: QueueName, processors: Processors, concurrency = 4): Worker {
   const worker = new Worker(
     queue,
     async (job: Job) => {
       const process = processors[job.name as JobName] as ((job: Job) => Promise<unknown>) | undefined;
-      if (!process) throw new UnrecoverableError(`no processor for job "${job.name}" on queue ${queue}`);
+      // Retried, not unrecoverable: during a rolling deploy an older worker may meet a newer job name.
+      if (!process) throw new Error(`no processor for job "${job.name}" on queue ${queue}`);
       return process(job);
     },
     {
@@ -39,7 +41,7 @@ export function createWorker(deps: WorkerDeps, queue: QueueName, processors: Pro
   );
   worker.on('failed', (job, error) => {
     deps.log.warn({ queue, job: job?.name, job_id: job?.id, attempts: job?.attemptsMade, reason: error.message }, 'job failed');
-    if (job && error instanceof UnrecoverableError) void giveUpReaction(deps, job, error);
+    if (job && error instanceof UnrecoverableError) void recordGivenUp(deps, job, error);
   });
   worker.on('error', (error) => deps.log.warn({ queue, reason: error.message }, 'worker error'));
   return worker;
@@ -48,15 +50,16 @@ export function createWorker(deps: WorkerDeps, queue: QueueName, processors: Pro
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * A reaction that can never succeed is marked done, so the reactions sweep does not
- * enqueue it again every REACTION_TIMEOUT_SECONDS forever; the failed job stays on the
- * dashboard with its reason, and the warning above is its record.
+ * A reaction that can never succeed is given up (given_up_at, last_error), so the
+ * reactions sweep does not enqueue it again every REACTION_TIMEOUT_SECONDS forever; the
+ * failed job stays on the dashboard, and `npm run outbox:replay -- <event_id>` puts the
+ * reaction back in line once its cause is fixed.
  */
-async function giveUpReaction(deps: WorkerDeps, job: Job, error: Error): Promise<void> {
+async function recordGivenUp(deps: WorkerDeps, job: Job, error: Error): Promise<void> {
   const eventId = (job.data as { event_id?: unknown } | undefined)?.event_id;
   if (typeof eventId !== 'string' || !UUID.test(eventId)) return;
   try {
-    await completeReaction(deps.pool, eventId, job.name as JobName);
+    await giveUpReaction(deps.pool, eventId, job.name as JobName, error.message);
     deps.log.error({ job: job.name, event_id: eventId, reason: error.message }, 'reaction given up: it can never succeed');
   } catch (failure) {
     deps.log.warn({ job: job.name, event_id: eventId, reason: (failure as Error).message }, 'could not record a given-up reaction; the sweep will retry it');

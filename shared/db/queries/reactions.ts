@@ -56,6 +56,44 @@ export async function completeReaction(db: Queryable, eventId: string, jobName: 
   await db.query('UPDATE reactions SET completed_at = coalesce(completed_at, now()) WHERE event_id = $1 AND job_name = $2', [eventId, jobName]);
 }
 
+/**
+ * Gives up a reaction that can never succeed: done for the sweep (completed_at), marked
+ * given_up_at with the reason so it stays findable and replayable.
+ */
+export async function giveUpReaction(db: Queryable, eventId: string, jobName: JobName, reason: string): Promise<void> {
+  await db.query(
+    `UPDATE reactions SET completed_at = coalesce(completed_at, now()), given_up_at = now(), last_error = left($3, 2000)
+      WHERE event_id = $1 AND job_name = $2 AND given_up_at IS NULL`,
+    [eventId, jobName, reason],
+  );
+}
+
+export interface GivenUpReaction {
+  event_id: string;
+  job_name: string;
+  given_up_at: Date;
+  last_error: string | null;
+}
+
+/** The reactions given up, newest first. */
+export async function findGivenUpReactions(db: Queryable, limit: number): Promise<GivenUpReaction[]> {
+  const { rows } = await db.query<GivenUpReaction>(
+    'SELECT event_id, job_name, given_up_at, last_error FROM reactions WHERE given_up_at IS NOT NULL ORDER BY given_up_at DESC LIMIT $1',
+    [limit],
+  );
+  return rows;
+}
+
+/** Puts an event's given-up reactions back in line for the sweep; returns their job names. */
+export async function resetGivenUpReactions(db: Queryable, eventId: string): Promise<string[]> {
+  const { rows } = await db.query<{ job_name: string }>(
+    `UPDATE reactions SET completed_at = NULL, given_up_at = NULL, last_error = NULL, enqueued_at = NULL
+      WHERE event_id = $1 AND given_up_at IS NOT NULL RETURNING job_name`,
+    [eventId],
+  );
+  return rows.map((row) => row.job_name);
+}
+
 /** Deletes up to `limit` reactions completed more than `days` ago (pending ones stay); returns how many. */
 export async function deleteCompletedReactionsOlderThan(db: Queryable, days: number, limit: number): Promise<number> {
   const { rowCount } = await db.query(
