@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from '../../shared/logger.js';
 import { assignRequestId } from './koa-request-context.js';
 
-/** GET /health's answer (also the route's, for HEAD and query strings). */
+/** GET /health's answer (also the router's /health route's, which HEAD and debug-level logging take). */
 export const LIVENESS_BODY = { status: 'ok' } as const;
 
 /**
