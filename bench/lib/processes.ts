@@ -1,6 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../shared/project-root.js';
@@ -18,13 +17,8 @@ export async function build(): Promise<void> {
   await promisify(execFile)(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'bench/tsconfig.json'], { cwd: ROOT });
 }
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+// The tests' own: a free TCP port on 127.0.0.1.
+export { freePort } from '../../test/support/service-process.js';
 
 export interface Memory {
   rssKiB: number;

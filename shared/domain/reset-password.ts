@@ -1,7 +1,8 @@
 import { hashToken } from '../crypto/random-token.js';
 import { withTransaction } from '../db/pool.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
-import { consumePasswordReset, expirePasswordResetsOfUser, findLivePasswordReset } from '../db/queries/password-resets.js';
+import { consumeLinkToken, findLiveLinkToken } from '../db/queries/link-tokens.js';
+import { expirePasswordResetsOfUser } from '../db/queries/password-resets.js';
 import { findUserById, lockUser, updatePasswordHash } from '../db/queries/users.js';
 import { createEvent } from '../events.js';
 import type { Services } from '../services.js';
@@ -21,7 +22,7 @@ export async function resetPassword(
   token: string,
   newPassword: string,
 ): Promise<{ userId: string }> {
-  const reset = await findLivePasswordReset(pool, hashToken(token));
+  const reset = await findLiveLinkToken(pool, 'password_resets', hashToken(token));
   if (!reset) throw invalidLinkToken();
   const user = await findUserById(pool, reset.user_id);
   if (!user || user.status === 'deleted') throw invalidLinkToken();
@@ -30,7 +31,7 @@ export async function resetPassword(
   return withTransaction(pool, async (tx) => {
     const locked = await lockUser(tx, user.id);
     if (!locked || locked.status === 'deleted') throw invalidLinkToken();
-    if (!(await consumePasswordReset(tx, reset.id))) throw invalidLinkToken();
+    if (!(await consumeLinkToken(tx, 'password_resets', reset.id))) throw invalidLinkToken();
     await expirePasswordResetsOfUser(tx, user.id);
     await updatePasswordHash(tx, user.id, passwordHash);
     const revoked = await revokeUserSessions(tx, user.id, 'password_reset');

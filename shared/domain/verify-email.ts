@@ -1,6 +1,6 @@
 import { hashToken } from '../crypto/random-token.js';
 import { withTransaction, type Pool } from '../db/pool.js';
-import { consumeEmailVerificationToken, findLiveEmailVerificationToken } from '../db/queries/email-verification-tokens.js';
+import { consumeLinkToken, findLiveLinkToken } from '../db/queries/link-tokens.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { lockUser, markEmailVerified } from '../db/queries/users.js';
 import { createEvent } from '../events.js';
@@ -11,13 +11,13 @@ import { invalidLinkToken } from './mail-link-tokens.js';
  * the same transaction. An unknown, used or expired token is 400 invalid_token.
  */
 export async function verifyEmail(pool: Pool, token: string): Promise<{ userId: string }> {
-  const found = await findLiveEmailVerificationToken(pool, hashToken(token));
+  const found = await findLiveLinkToken(pool, 'email_verification_tokens', hashToken(token));
   if (!found) throw invalidLinkToken();
   return withTransaction(pool, async (tx) => {
     const user = await lockUser(tx, found.user_id);
     if (!user || user.status === 'deleted') throw invalidLinkToken();
     // Conditional on still being live: of two concurrent uses, one wins.
-    if (!(await consumeEmailVerificationToken(tx, found.id))) throw invalidLinkToken();
+    if (!(await consumeLinkToken(tx, 'email_verification_tokens', found.id))) throw invalidLinkToken();
     if (await markEmailVerified(tx, user.id)) await insertOutboxEvent(tx, createEvent('EmailVerified', user.id));
     return { userId: user.id };
   });

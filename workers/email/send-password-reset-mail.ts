@@ -1,5 +1,5 @@
 import { hashToken, randomToken } from '../../shared/crypto/random-token.js';
-import { insertPasswordResets } from '../../shared/db/queries/password-resets.js';
+import { insertLinkTokens } from '../../shared/db/queries/link-tokens.js';
 import { PASSWORD_RESET_TTL_SECONDS } from '../../shared/domain/mail-link-tokens.js';
 import { mailLink } from '../../shared/mail/mail-link.js';
 import { passwordResetMail } from '../../shared/mail/templates/password-reset.js';
@@ -14,8 +14,9 @@ export function passwordResetMailKind(publicUrl: string): MailKind {
   return async (tx, entries) => {
     const wanted = lastPerUser(entries).map((last, index) => last && entries[index]!.recipient.status === 'active');
     const tokens = entries.map((_, index) => (wanted[index] ? randomToken() : undefined));
-    await insertPasswordResets(
+    await insertLinkTokens(
       tx,
+      'password_resets',
       entries.flatMap((entry, index) => (tokens[index] ? [{ userId: entry.recipient.id, tokenHash: hashToken(tokens[index]) }] : [])),
       PASSWORD_RESET_TTL_SECONDS,
     );

@@ -1,5 +1,5 @@
 import { hashToken, randomToken } from '../../shared/crypto/random-token.js';
-import { insertEmailVerificationTokens } from '../../shared/db/queries/email-verification-tokens.js';
+import { insertLinkTokens } from '../../shared/db/queries/link-tokens.js';
 import { EMAIL_VERIFICATION_TTL_SECONDS } from '../../shared/domain/mail-link-tokens.js';
 import { mailLink } from '../../shared/mail/mail-link.js';
 import { verificationMail } from '../../shared/mail/templates/verification.js';
@@ -14,8 +14,9 @@ export function verificationMailKind(publicUrl: string): MailKind {
   return async (tx, entries) => {
     const wanted = lastPerUser(entries).map((last, index) => last && !entries[index]!.recipient.email_verified);
     const tokens = entries.map((_, index) => (wanted[index] ? randomToken() : undefined));
-    await insertEmailVerificationTokens(
+    await insertLinkTokens(
       tx,
+      'email_verification_tokens',
       entries.flatMap((entry, index) => (tokens[index] ? [{ userId: entry.recipient.id, tokenHash: hashToken(tokens[index]) }] : [])),
       EMAIL_VERIFICATION_TTL_SECONDS,
     );
