@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { AppError, errorBody, type ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { requestLog } from './koa-request-context.js';
 
 /** Errors thrown by Koa and its helpers (http-errors) that describe the client's fault. */
 const HTTP_ERROR_CODES: Record<number, ErrorCode> = {
@@ -37,7 +38,7 @@ export function errorHandler(log: Logger): Middleware {
     } catch (error) {
       appError = toAppError(error);
       if (!appError) {
-        log.error({ err: error }, 'unhandled error');
+        (requestLog(ctx) ?? log).error({ err: error }, 'unhandled error');
         appError = new AppError('internal');
       }
     }

@@ -1,6 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import type { RateLimitAction } from '../../shared/config/rate-limit-settings.js';
 import type { RateLimits } from '../../shared/rate-limit/rate-limits.js';
+import { requestLog } from './koa-request-context.js';
 
 /** The body's `email` when it is a string (the route's schema judges it afterwards). */
 export function bodyEmail(ctx: Context): string | undefined {
@@ -15,7 +16,7 @@ export function bodyEmail(ctx: Context): string | undefined {
  */
 export function rateLimit(limits: RateLimits, action: RateLimitAction, accountOf?: (ctx: Context) => string | undefined): Middleware {
   return async (ctx, next) => {
-    await limits.consume(action, { ip: ctx.state.clientIp, account: accountOf?.(ctx) });
+    await limits.consume(action, { ip: ctx.state.clientIp, account: accountOf?.(ctx) }, { log: requestLog(ctx) });
     return next();
   };
 }

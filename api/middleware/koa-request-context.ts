@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Context, Middleware } from 'koa';
-import { requestContext, type Logger } from '../../shared/logger.js';
+import type { Logger } from '../../shared/logger.js';
 
 const SAFE_REQUEST_ID = /^[\w.-]{1,128}$/;
 /** Probes hit these every few seconds; their access lines go to debug. */
@@ -15,29 +15,34 @@ export function assignRequestId(ctx: Context): string {
   return requestId;
 }
 
+/** The request's logger (requestContextMiddleware's): every line it writes names the request. */
+export function requestLog(ctx: Context): Logger | undefined {
+  return ctx.state.log as Logger | undefined;
+}
+
 /**
  * Gives each request an id (a caller's safe x-request-id, else a UUID), echoes it in
- * the response, puts it on every log line, and writes one access line per request.
- * The line has the path but never the query string, which may carry a token.
+ * the response, and a logger of its own (requestLog) that puts the id on every line;
+ * writes one access line per request. The line has the path but never the query
+ * string, which may carry a token.
  */
 export function requestContextMiddleware(log: Logger): Middleware {
   return async (ctx, next) => {
-    const requestId = assignRequestId(ctx);
     const started = process.hrtime.bigint();
-    await requestContext.run({ requestId }, async () => {
-      try {
-        await next();
-      } finally {
-        const line = {
-          method: ctx.method,
-          path: ctx.path,
-          status: ctx.status,
-          duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
-          ip: ctx.state.clientIp,
-        };
-        if (QUIET_PATHS.has(ctx.path)) log.debug(line, 'request');
-        else log.info(line, 'request');
-      }
-    });
+    const requestLogger = log.child({ request_id: assignRequestId(ctx) });
+    ctx.state.log = requestLogger;
+    try {
+      await next();
+    } finally {
+      const line = {
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+        ip: ctx.state.clientIp,
+      };
+      if (QUIET_PATHS.has(ctx.path)) requestLogger.debug(line, 'request');
+      else requestLogger.info(line, 'request');
+    }
   };
 }

@@ -4,6 +4,7 @@ import { registerUser } from '../../shared/domain/register-user.js';
 import { loginWithLimits } from '../../shared/rate-limit/login-with-limits.js';
 import type { Services } from '../../shared/services.js';
 import { bodyEmail, rateLimit } from '../middleware/koa-rate-limit.js';
+import { requestLog } from '../middleware/koa-request-context.js';
 import { respondWithTokens } from '../token-response.js';
 import { localeField, optionalText, requiredString, timeZoneField } from '../schemas.js';
 import { validate } from '../validate.js';
@@ -42,7 +43,7 @@ export function authRoutes(services: Services): Router {
       const issued = await loginWithLimits(services, input, {
         ip: ctx.state.clientIp,
         userAgent: ctx.get('user-agent').slice(0, 512) || undefined,
-      });
+      }, requestLog(ctx));
       respondWithTokens(ctx, issued);
     });
 }

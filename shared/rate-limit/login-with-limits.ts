@@ -4,6 +4,7 @@ import { canonicalEmail } from '../domain/email-address.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import { loginUser, type ClientInfo, type Credentials } from '../domain/login-user.js';
 import type { IssuedTokens } from '../domain/open-session.js';
+import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 
 /** The outcomes loginUser records as failed attempts (login_attempts rows the anomaly guard counts). */
@@ -25,11 +26,11 @@ type Deps = Parameters<typeof loginUser>[0] & Pick<Services, 'rateLimits'>;
  * account budget (same points) instead: guessing from elsewhere cannot lock the owner
  * out, and a known network, however many addresses it holds, guesses no faster.
  */
-export async function loginWithLimits(deps: Deps, credentials: Credentials, client: ClientInfo): Promise<IssuedTokens> {
+export async function loginWithLimits(deps: Deps, credentials: Credentials, client: ClientInfo, log?: Logger): Promise<IssuedTokens> {
   const pass = await deps.rateLimits.consume(
     'login',
     { ip: client.ip, account: credentials.email },
-    { isKnownNetwork: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(credentials.email), client.ip) },
+    { isKnownNetwork: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(credentials.email), client.ip), log },
   );
   if (pass.delayMs > 0) await sleep(pass.delayMs);
   let issued: IssuedTokens;

@@ -28,6 +28,8 @@ export interface ConsumeOptions {
    * spend the owner's, and a whole known network still shares one account budget.
    */
   isKnownNetwork?: () => Promise<boolean>;
+  /** Where a limit that cannot be counted is reported: the request's own logger, so the line names the request. */
+  log?: Logger;
 }
 
 /** How long the known-network check may take before it counts as "not known". */
@@ -95,6 +97,7 @@ export class RateLimits {
    * others are given back, so a refused request costs the client nothing elsewhere.
    */
   async consume(action: RateLimitAction, subject: RateLimitSubject, options: ConsumeOptions = {}): Promise<RateLimitPass> {
+    const log = options.log ?? this.log;
     const targets = this.targets(action, subject);
     const results = await Promise.allSettled(targets.map(({ limiter, id }) => limiter.consume(id)));
     const counted: Counted[] = [];
@@ -109,10 +112,10 @@ export class RateLimits {
         retryAfterMs = Math.max(retryAfterMs, result.reason.msBeforeNext);
       } else {
         // Both Redis and the in-process stand-in failed: let the request through rather than fail it.
-        this.log.warn({ action, key: target.key, reason: String(result.reason) }, 'rate limit could not be counted');
+        log.warn({ action, key: target.key, reason: String(result.reason) }, 'rate limit could not be counted');
       }
     });
-    if (refusedBy.length === 1 && refusedBy[0] === 'account' && (await this.asks(options.isKnownNetwork))) {
+    if (refusedBy.length === 1 && refusedBy[0] === 'account' && (await this.asks(options.isKnownNetwork, log))) {
       const target = targets.find(({ key }) => key === 'account')!;
       const ownBudget = { ...target, id: `${target.id}|${networkLimitKey(subject.ip)}` };
       try {
@@ -132,14 +135,14 @@ export class RateLimits {
   }
 
   /** A question that cannot be answered in time (the database is away or slow, the input is garbage) is a no. */
-  private async asks(question: (() => Promise<boolean>) | undefined): Promise<boolean> {
+  private async asks(question: (() => Promise<boolean>) | undefined, log: Logger): Promise<boolean> {
     if (!question) return false;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), KNOWN_NETWORK_TIMEOUT_MS)));
     try {
       return await Promise.race([question(), late]);
     } catch (error) {
-      this.log.warn({ reason: (error as Error).message }, 'known-network check failed; the account limit holds');
+      log.warn({ reason: (error as Error).message }, 'known-network check failed; the account limit holds');
       return false;
     } finally {
       clearTimeout(timer);

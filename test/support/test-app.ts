@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../api/app.js';
 import { loadConfig, type Config } from '../../shared/config/config.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../shared/logger.js';
 import { createServices, type Services } from '../../shared/services.js';
 import { databaseUrlFor } from './test-database.js';
@@ -39,10 +40,13 @@ export function testEnv(database: string, overrides: NodeJS.ProcessEnv = {}): No
   };
 }
 
-/** Builds the same graph as the web process, on its own database, listening on a free port. */
-export async function startTestApp(database: string, overrides: NodeJS.ProcessEnv = {}): Promise<TestApp> {
+/**
+ * Builds the same graph as the web process, on its own database, listening on a free
+ * port; its log lines go to `logTo` when given (stdout otherwise).
+ */
+export async function startTestApp(database: string, overrides: NodeJS.ProcessEnv = {}, logTo?: DestinationStream): Promise<TestApp> {
   const config: Config = loadConfig(testEnv(database, overrides));
-  const services = createServices(config, createLogger(config.logLevel));
+  const services = createServices(config, createLogger(config.logLevel, undefined, logTo));
   await services.init();
   const server = http.createServer(createApp(services).callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
