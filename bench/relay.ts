@@ -8,7 +8,9 @@
  *   this runs in rounds (raw, then relay) and compares the medians; the reactions the
  *   events owe (about 1.4 jobs each) are enqueued after the backlog, timed apart;
  * - latency: commit-to-broker p50/p99 at a steady 200 events/s (a producing transaction
- *   per event; a consumer notes arrival - commit), target p99 <= 20 ms.
+ *   per event; a consumer notes arrival - commit), target p99 <= 20 ms; measured just after
+ *   the bare loop the issue names as its reference (INSERT + NOTIFY, a listener, a
+ *   confirmed publish: startBareRelay), so a slow machine shows in both.
  *
  * Messages go to an exchange of the benchmark's own on the default vhost (each row's topic
  * names it), with one durable queue bound, so both sides persist every message.
@@ -111,12 +113,51 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/** What a producing transaction writes: the outbox row (the relay's side) or the bare loop's row and NOTIFY. */
+type Produce = (tx: pg.PoolClient, row: Row) => Promise<unknown>;
+
+const intoOutbox: Produce = (tx, row) => insertRows(tx, [row]);
+
+/**
+ * The latency baseline the issue names, as bare as it gets: the producing transaction
+ * inserts into a table of its own and NOTIFYs the row's id; a listener (in this process,
+ * on its own connection) reads the row by id and publishes it on a confirm channel
+ * (persistent, confirms awaited asynchronously): no leader lock, lease, batch or mark.
+ * Measured like the relay, just before it, so the two p99s share the machine's mood.
+ */
+async function startBareRelay(connectionString: string, connection: ChannelModel): Promise<{ produce: Produce; stop(): Promise<void> }> {
+  const listener = new pg.Client({ connectionString });
+  await listener.connect();
+  await listener.query('CREATE TABLE bench_bare_outbox (id bigserial PRIMARY KEY, event_id uuid NOT NULL, type text NOT NULL, payload jsonb NOT NULL)');
+  const channel = await connection.createConfirmChannel();
+  const reader = new pg.Client({ connectionString });
+  await reader.connect();
+  listener.on('notification', (notice) => {
+    void reader.query<{ event_id: string; type: string; body: string }>('SELECT event_id, type, payload::text AS body FROM bench_bare_outbox WHERE id = $1', [notice.payload]).then(({ rows: [row] }) => {
+      if (row) channel.publish(EXCHANGE, row.type, Buffer.from(row.body), { persistent: true, messageId: row.event_id, type: row.type, contentType: 'application/json' }, () => undefined);
+    });
+  });
+  await listener.query('LISTEN bench_bare');
+  return {
+    produce: (tx, row) =>
+      tx.query(
+        `WITH r AS (INSERT INTO bench_bare_outbox (event_id, type, payload) VALUES ($1, $2, $3::jsonb) RETURNING id)
+         SELECT pg_notify('bench_bare', id::text) FROM r`,
+        [row.event_id, row.type, row.body],
+      ),
+    async stop() {
+      await channel.close().catch(() => undefined);
+      await Promise.all([listener.end(), reader.end()]);
+    },
+  };
+}
+
 /**
  * One producing transaction per event at RATE/s for LATENCY_SECONDS; a consumer notes each
  * arrival. Latency = arrival - the moment COMMIT returned (0 when the message beat the
  * COMMIT reply to this process). The first second is warm-up.
  */
-async function measureLatency(pool: pg.Pool, connection: ChannelModel): Promise<number[]> {
+async function measureLatency(pool: pg.Pool, connection: ChannelModel, produce: Produce): Promise<number[]> {
   const commits = new Map<string, number>();
   const arrivals = new Map<string, number>();
   const consumer = await connection.createChannel();
@@ -135,7 +176,7 @@ async function measureLatency(pool: pg.Pool, connection: ChannelModel): Promise<
         const tx = await pool.connect();
         try {
           await tx.query('BEGIN');
-          await insertRows(tx, [row]);
+          await produce(tx, row);
           await tx.query('COMMIT');
           if (i >= RATE) commits.set(row.event_id, performance.now());
         } finally {
@@ -230,17 +271,22 @@ export async function runRelayBench({ defer = () => undefined }: RelayBenchOptio
     const raw = median(rounds.map((r) => r.raw));
     const relayRate = median(rounds.map((r) => r.relay));
     const reactionRate = median(rounds.map((r) => r.reactions));
-    const latencies = await measureLatency(pool, connection);
+    const bareRelay = await startBareRelay(databaseUrlFor(database), connection);
+    const bareLatencies = await measureLatency(pool, connection, bareRelay.produce);
+    await bareRelay.stop();
+    const latencies = await measureLatency(pool, connection, intoOutbox);
 
     const ratio = relayRate / raw;
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
+    const bare = { p50: percentile(bareLatencies, 50), p99: percentile(bareLatencies, 99) };
     const perRound = (pick: (r: (typeof rounds)[number]) => number) => rounds.map((r) => pick(r).toFixed(0)).join(' / ');
     const table: RelayBenchRow[] = [
       { metric: 'raw amqplib publish, 500 in flight (msg/s)', value: raw.toFixed(0), rounds: perRound((r) => r.raw), target: '', result: '' },
       { metric: `relay draining ${BACKLOG} rows (rows/s)`, value: relayRate.toFixed(0), rounds: perRound((r) => r.relay), target: '', result: '' },
       { metric: '  and their reactions enqueued (reactions/s)', value: reactionRate.toFixed(0), rounds: perRound((r) => r.reactions), target: '', result: '' },
       { metric: 'relay / raw throughput', value: ratio.toFixed(2), rounds: '', target: '>= 0.7', result: ratio >= 0.7 ? 'pass' : 'FAIL' },
+      { metric: `bare INSERT+NOTIFY -> listener -> publish p50 / p99 @ ${RATE}/s (ms)`, value: `${bare.p50.toFixed(1)} / ${bare.p99.toFixed(1)}`, rounds: `${bareLatencies.length} samples`, target: '', result: '' },
       { metric: `commit-to-broker p50 @ ${RATE}/s (ms)`, value: p50.toFixed(1), rounds: '', target: '', result: '' },
       { metric: `commit-to-broker p99 @ ${RATE}/s (ms)`, value: p99.toFixed(1), rounds: `${latencies.length} samples`, target: '<= 20', result: p99 <= 20 ? 'pass' : 'FAIL' },
     ];

@@ -62,7 +62,7 @@ import { startBareKoa } from './lib/baselines.js';
 import { measureApi, type ApiMeasurements, type BenchUser } from './lib/measure-api.js';
 import { formatMe, measureMe, type MeMeasurement } from './me.js';
 import { build, freePort, startServer, RESULTS } from './lib/processes.js';
-import { figures, formatTable } from './lib/report.js';
+import { figures, formatCpuNotes, formatTable } from './lib/report.js';
 import { formatRefresh, runRefreshBench } from './refresh.js';
 import { BENCH_PARTS, selectBenchParts, type BenchPart } from './lib/bench-parts.js';
 import { formatMail, runMailBench } from './mail.js';
@@ -172,14 +172,15 @@ async function measureApiPart(report: Report): Promise<void> {
   const allInOne = await measureProcess('all-in-one', 'bin/start.js');
   await bare.stop();
 
-  const names = ['web', 'all-in-one'];
-  const table = figures([
+  const shapes = [
     { name: 'web', api: web },
     { name: 'all-in-one', api: allInOne },
-  ]);
+  ];
+  const table = figures(shapes);
   report.json.figures = table;
   report.json.measurements = { web, 'all-in-one': allInOne, me_web: me };
-  report.summaries.push(formatTable(table, names));
+  report.summaries.push(formatTable(table, shapes.map((shape) => shape.name)));
+  report.summaries.push(formatCpuNotes(shapes));
   if (me) report.summaries.push(formatMe('web', me));
 }
 

@@ -7,6 +7,7 @@
  * jsonwebtoken; no HTTP, no Koa, no validation. One loop per TOKEN at once, each
  * refreshing its own session's chain. Prints one JSON line:
  *   per_second  refreshes per second over SECONDS (after a one-second warm-up);
+ *   machine_busy_cores  how busy the whole machine was meanwhile (this script and PostgreSQL, mostly);
  *   tokens      each chain's current token, to carry on from in the next round.
  */
 import crypto from 'node:crypto';
@@ -14,6 +15,7 @@ import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { loadConfig } from '../../shared/config/config.js';
 import { rotateUsableRefreshToken, type RotatedRefresh } from '../../shared/db/queries/session-refresh.js';
+import { machineTicks, TICKS_PER_SECOND } from '../lib/cpu-account.js';
 
 const [secondsArg, ...tokens] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 5);
@@ -69,8 +71,10 @@ async function loops(ms: number): Promise<number> {
 }
 
 await loops(1_000); // warm-up
+const machineBefore = machineTicks();
 const started = performance.now();
 const done = await loops(seconds * 1_000);
 const elapsed = (performance.now() - started) / 1_000;
+const machine_busy_cores = (machineTicks().busy - machineBefore.busy) / TICKS_PER_SECOND / elapsed;
 await pool.end();
-process.stdout.write(`${JSON.stringify({ per_second: done / elapsed, tokens })}\n`);
+process.stdout.write(`${JSON.stringify({ per_second: done / elapsed, machine_busy_cores, tokens })}\n`);

@@ -1,4 +1,5 @@
 import { rawArgon2, healthLoad, type Argon2Baseline } from './baselines.js';
+import { withCpuAccount, type CpuAccount } from './cpu-account.js';
 import { closedLoop, fixedRate, type ClosedLoopResult, type FixedRateResult, type Request } from './load.js';
 import { fixedRateInOwnProcess } from './fixed-rate-process.js';
 import { readMemory, sampleRss, withCpu, type ServerProcess } from './processes.js';
@@ -12,10 +13,10 @@ export interface BenchUser {
 type WithCpu<T> = T & { server_cpu_cores: number };
 
 export interface ApiMeasurements {
-  /** Figure 1's rounds: raw argon2 in its own process, then logins against the API. */
-  loginRounds: Array<{ raw: Argon2Baseline; login: WithCpu<ClosedLoopResult> }>;
-  /** Figure 2's rounds: the bare Koa app, then the API, same load. */
-  healthRounds: Array<{ bare: WithCpu<ClosedLoopResult>; api: WithCpu<ClosedLoopResult> }>;
+  /** Figure 1's rounds: raw argon2 in its own process, then logins against the API, with where the machine's CPU went. */
+  loginRounds: Array<{ raw: Argon2Baseline; login: WithCpu<ClosedLoopResult>; cpu: CpuAccount }>;
+  /** Figure 2's rounds: the bare Koa app, then the API, same load, each with where the machine's CPU went. */
+  healthRounds: Array<{ bare: WithCpu<ClosedLoopResult>; api: WithCpu<ClosedLoopResult>; bareCpu: CpuAccount; apiCpu: CpuAccount }>;
   loginAtLoad: FixedRateResult;
   healthUnderLogins: FixedRateResult & { logins_per_second: number };
   flood: { rss_before_mib: number; peak_rss_mib: number; vm_hwm_mib: number; statuses: Record<string, number> };
@@ -53,17 +54,22 @@ export async function measureApi(
   for (let round = 1; round <= rounds; round++) {
     progress(`${name}: login round ${round}/${rounds}: raw argon2 ${SETTINGS.loginRoundSeconds} s, then logins ${SETTINGS.loginRoundSeconds} s, ${connections} connections`);
     const raw = await rawArgon2(SETTINGS.loginRoundSeconds, env);
-    const login = await withCpu(pid, () => closedLoop(url, logins, connections, SETTINGS.loginRoundSeconds));
-    loginRounds.push({ raw, login });
+    const { result: login, cpu } = await withCpuAccount(
+      pid,
+      () => withCpu(pid, () => closedLoop(url, logins, connections, SETTINGS.loginRoundSeconds)),
+      (result) => result.ok_per_second * SETTINGS.loginRoundSeconds,
+    );
+    loginRounds.push({ raw, login, cpu });
     progress(`  raw ${raw.per_second.toFixed(1)} verifications/s (one verify ${raw.single_ms.toFixed(1)} ms); API ${login.ok_per_second.toFixed(1)} logins/s, statuses ${JSON.stringify(login.statuses)}`);
     await pause(1_000); // workers (all-in-one) finish this round's events before the next baseline
   }
 
   const healthRounds: ApiMeasurements['healthRounds'] = [];
   for (let round = 1; round <= rounds; round++) {
-    const bareResult = await healthLoad(bare, connections, SETTINGS.healthRoundSeconds);
-    const api = await healthLoad(server, connections, SETTINGS.healthRoundSeconds);
-    healthRounds.push({ bare: bareResult, api });
+    const requests = (result: ClosedLoopResult) => result.ok_per_second * SETTINGS.healthRoundSeconds;
+    const { result: bareResult, cpu: bareCpu } = await withCpuAccount(bare.pid, () => healthLoad(bare, connections, SETTINGS.healthRoundSeconds), requests);
+    const { result: api, cpu: apiCpu } = await withCpuAccount(pid, () => healthLoad(server, connections, SETTINGS.healthRoundSeconds), requests);
+    healthRounds.push({ bare: bareResult, api, bareCpu, apiCpu });
     progress(
       `${name}: GET /health round ${round}/${rounds}, ${connections} connections, ${SETTINGS.healthRoundSeconds} s each: bare Koa ${bareResult.ok_per_second.toFixed(0)}/s (CPU ${bareResult.server_cpu_cores.toFixed(2)}), API ${api.ok_per_second.toFixed(0)}/s (CPU ${api.server_cpu_cores.toFixed(2)})`,
     );

@@ -1,3 +1,5 @@
+import os from 'node:os';
+import { formatCpuAccount } from './cpu-account.js';
 import type { ApiMeasurements } from './measure-api.js';
 
 export interface Cell {
@@ -89,4 +91,32 @@ export function formatTable(rows: Figure[], names: string[]): string {
   const widths = header.map((_, i) => Math.max(...[header, ...body].map((line) => [...line[i]!].length)));
   const line = (cells: string[]) => cells.map((cell, i) => pad(cell, widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** The round whose ratio is the median, so its CPU account goes with the figure. */
+function medianRound<R>(rounds: R[], ratio: (round: R) => number): R {
+  return [...rounds].sort((a, b) => ratio(a) - ratio(b))[rounds.length >> 1]!;
+}
+
+/**
+ * Where the machine's CPU went in figures 1 and 2 (the median round), per process. For
+ * figure 1 also the ceiling the other users of the cores leave: one hash costs about
+ * min(concurrency, cores) ÷ the raw rate of CPU, and an API that did nothing but hash
+ * would still share the cores with PostgreSQL, Redis, the load generator and the kernel.
+ */
+export function formatCpuNotes(shapes: Array<{ name: string; api: ApiMeasurements }>): string {
+  const cores = os.availableParallelism();
+  const lines = ['Where the CPU went (median rounds; "generator" is this process, "other" the kernel and the rest):'];
+  for (const { name, api } of shapes) {
+    const login = medianRound(api.loginRounds, (r) => r.login.ok_per_second / r.raw.per_second);
+    const hashMs = (1000 * Math.min(login.raw.concurrency, cores)) / login.raw.per_second;
+    const { machine, api: apiMs } = login.cpu.ms_per_operation;
+    const ceiling = hashMs / (hashMs + machine - apiMs);
+    lines.push(`  ${name}, figure 1: ${formatCpuAccount(login.cpu, 'login')}`);
+    lines.push(`    one hash ≈ ${hashMs.toFixed(1)} ms of CPU, so an API that only hashed would reach at most ${ceiling.toFixed(2)} of raw argon2 here`);
+    const health = medianRound(api.healthRounds, (r) => r.api.ok_per_second / r.bare.ok_per_second);
+    lines.push(`  ${name}, figure 2, bare Koa: ${formatCpuAccount(health.bareCpu, 'request')}`);
+    lines.push(`  ${name}, figure 2, API:      ${formatCpuAccount(health.apiCpu, 'request')}`);
+  }
+  return lines.join('\n');
 }
