@@ -64,6 +64,8 @@ export async function drainOutbox(ctx: DrainContext, leadership: Leadership): Pr
     }
   };
   let next: Promise<ClaimedOutboxRow[] | undefined> | undefined;
+  /** A partial batch was claimed: the outbox was empty behind it. */
+  let drained = false;
 
   while (active()) {
     if (!ctx.relay.isOpen()) {
@@ -74,8 +76,16 @@ export async function drainOutbox(ctx: DrainContext, leadership: Leadership): Pr
         continue;
       }
     }
-    // The next batch is claimed while earlier ones await their confirms, so the
-    // claim's round trip never leaves the broker idle.
+    // During a backlog the next batch is claimed while earlier ones await their confirms,
+    // so the claim's round trip never leaves the broker idle. After a partial batch the
+    // outbox held nothing more when it was claimed: a row committed since has sent its
+    // NOTIFY (kept by the level-triggered wake), so claiming again at once would only
+    // cost an empty round trip per event.
+    if (drained && !next) {
+      await wake.wait(settings.sweepIntervalMs);
+      drained = false;
+      if (!active()) break;
+    }
     next ??= claim();
     const full = [publishing, settling].find((set) => set.size >= settings.inflightBatches);
     if (full) {
@@ -90,6 +100,7 @@ export async function drainOutbox(ctx: DrainContext, leadership: Leadership): Pr
       await wake.wait(settings.sweepIntervalMs);
       continue;
     }
+    drained = !ctx.backlog.active;
     if (!active()) {
       next = Promise.resolve(rows);
       break;

@@ -4,6 +4,12 @@ import type { EnqueueResult } from './enqueue-reactions.js';
 
 /** Reactions handed to Redis in one go at most. */
 const MAX_CHUNK = 1_000;
+/**
+ * How long the first reaction of a chunk waits for others: at a steady trickle of events
+ * each would otherwise cost a Redis round trip and an UPDATE of its own, on the event
+ * loop that publishes. Reactions are not urgent to the millisecond; publishing is.
+ */
+const LINGER_MS = 25;
 
 export interface ReactionLaneOptions {
   enqueue: (reactions: Reaction[]) => Promise<EnqueueResult>;
@@ -57,6 +63,8 @@ export class ReactionLane {
   private async run(): Promise<void> {
     const { enqueue, log, deferWhile, maxDeferMs } = this.options;
     while (this.pending.length > 0) {
+      const lingering = LINGER_MS - (Date.now() - this.oldestAt);
+      if (lingering > 0 && this.pending.length < MAX_CHUNK) await new Promise((resolve) => setTimeout(resolve, lingering));
       while (deferWhile() && Date.now() - this.oldestAt < maxDeferMs) await new Promise((resolve) => setTimeout(resolve, 50));
       const chunk = this.pending.splice(0, MAX_CHUNK);
       this.oldestAt = Date.now();

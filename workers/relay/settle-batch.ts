@@ -1,4 +1,4 @@
-import { withTransaction, type Pool } from '../../shared/db/pool.js';
+import type { Pool } from '../../shared/db/pool.js';
 import { markOutboxPublished, recordOutboxFailures, type ClaimedOutboxRow, type OutboxFailureState } from '../../shared/db/queries/outbox.js';
 import type { Reaction } from '../../shared/db/queries/reactions.js';
 import type { DomainEvent, EventType } from '../../shared/events.js';
@@ -19,22 +19,16 @@ function jobsByType(rows: ClaimedOutboxRow[]): Array<{ type: string; job_name: J
 }
 
 /**
- * The relay's second short transaction: marks only the confirmed rows published and
- * records, with them, the reactions each event owes (reactionsFor its type, the event as
- * payload); counts the failures.
+ * The relay's second step: marks only the confirmed rows published and records, with
+ * them, the reactions each event owes (reactionsFor its type, the event as payload), in
+ * one statement; then counts the failures, if any, in another. Each commits on its own:
+ * they concern different rows.
  */
 export async function settleBatch(pool: Pool, outcome: PublishOutcome, maxAttempts: number): Promise<SettledBatch> {
   const { confirmed, failures } = outcome;
   if (confirmed.length === 0 && failures.length === 0) return { reactions: [], failed: [] };
-  const { recorded, failed } = await withTransaction(pool, async (tx) => {
-    // No need to wait for the WAL flush: should a crash lose this commit, the rows are
-    // simply published again (consumers dedupe) and their reactions recorded then.
-    await tx.query('SET LOCAL synchronous_commit = off');
-    return {
-      recorded: await markOutboxPublished(tx, confirmed.map((row) => row.id), jobsByType(confirmed)),
-      failed: await recordOutboxFailures(tx, failures, maxAttempts),
-    };
-  });
+  const recorded = await markOutboxPublished(pool, confirmed.map((row) => row.id), jobsByType(confirmed));
+  const failed = await recordOutboxFailures(pool, failures, maxAttempts);
   const events = new Map<string, DomainEvent>();
   for (const row of confirmed) events.set(row.event_id, JSON.parse(row.body) as DomainEvent);
   const reactions = recorded.map(({ event_id, job_name }) => ({ event_id, job_name: job_name as JobName, payload: events.get(event_id)! }));

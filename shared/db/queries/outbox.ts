@@ -57,8 +57,9 @@ type RelayDb = Queryable | pg.Client;
  * from waiting on a row another transaction holds.
  */
 export async function claimOutboxBatch(db: RelayDb, limit: number, leaseSeconds: number): Promise<ClaimedOutboxRow[]> {
-  const { rows } = await db.query<ClaimedOutboxRow>(
-    `WITH claimed AS (
+  const { rows } = await db.query<ClaimedOutboxRow>({
+    name: 'claim-outbox-batch',
+    text: `WITH claimed AS (
        UPDATE outbox o SET locked_until = now() + make_interval(secs => $2)
          FROM (SELECT id FROM outbox
                 WHERE published_at IS NULL AND failed_at IS NULL
@@ -67,8 +68,8 @@ export async function claimOutboxBatch(db: RelayDb, limit: number, leaseSeconds:
         WHERE o.id = c.id
         RETURNING o.id, o.event_id, o.topic, o.type, o.payload::text AS body, o.created_at)
      SELECT * FROM claimed ORDER BY id`,
-    [limit, leaseSeconds],
-  );
+    values: [limit, leaseSeconds],
+  });
   return rows;
 }
 
@@ -77,6 +78,11 @@ export async function claimOutboxBatch(db: RelayDb, limit: number, leaseSeconds:
  * newly published event owes (`jobsByType`: event type -> job names), each carrying the
  * stored event as its payload. A row already marked stays as it was and adds nothing.
  * Returns the reactions recorded.
+ *
+ * Run on its own (not in a caller's transaction), it commits without waiting for the WAL
+ * flush (set_config(..., true) is local to the statement's own transaction): should a
+ * crash lose the commit, the rows are simply published again (consumers dedupe by
+ * message_id) and their reactions recorded then. One round trip, no BEGIN, SET, COMMIT.
  */
 export async function markOutboxPublished(
   db: Queryable,
@@ -84,18 +90,20 @@ export async function markOutboxPublished(
   jobsByType: Array<{ type: string; job_name: string }>,
 ): Promise<Array<{ event_id: string; job_name: string }>> {
   if (ids.length === 0) return [];
-  const { rows } = await db.query<{ event_id: string; job_name: string }>(
-    `WITH published AS (
+  const { rows } = await db.query<{ event_id: string; job_name: string }>({
+    name: 'mark-outbox-published',
+    text: `WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true)),
+     published AS (
        UPDATE outbox SET published_at = now(), locked_until = NULL
-        WHERE id = ANY($1::bigint[]) AND published_at IS NULL
+        WHERE id = ANY($1::bigint[]) AND published_at IS NULL AND EXISTS (SELECT FROM no_flush_wait)
         RETURNING event_id, type, payload)
      INSERT INTO reactions (event_id, job_name, payload)
      SELECT p.event_id, j.job_name, p.payload
        FROM published p JOIN unnest($2::text[], $3::text[]) AS j(type, job_name) ON j.type = p.type
      ON CONFLICT DO NOTHING
      RETURNING event_id, job_name`,
-    [ids, jobsByType.map((j) => j.type), jobsByType.map((j) => j.job_name)],
-  );
+    values: [ids, jobsByType.map((j) => j.type), jobsByType.map((j) => j.job_name)],
+  });
   return rows;
 }
 
