@@ -3,7 +3,8 @@
  *
  * `GET /me` is the cheapest route that does everything an authenticated request does: the
  * Bearer token's ES256 signature verified, the session looked up in PostgreSQL (revocation
- * takes effect at once), then the account read (user, profile, roles, MFA: one statement). The bare Koa app answers `{"status":"ok"}` with no middleware. Same closed-loop
+ * takes effect at once), then the account read (user, profile, roles, MFA: one statement).
+ * The bare Koa app answers `{"status":"ok"}` with no middleware. Same closed-loop
  * load on both (autocannon, SETTINGS.connections, one token for all requests), alternating
  * bare and API in SETTINGS.rounds rounds; the figure is the median of the rounds' ratios.
  * Reported, no target.

@@ -17,9 +17,14 @@ export function rawArgon2(seconds: number, env: Record<string, string>): Promise
   return runJson<Argon2Baseline>('bench/baselines/argon2-verify.js', [String(seconds)], env);
 }
 
-/** A bare Koa app answering GET /health's JSON, in a process of its own, kept for the whole run. */
-export async function startBareKoa(): Promise<ServerProcess> {
-  return startServer('bare-koa', 'bench/baselines/bare-koa.js', { PORT: String(await freePort()) }, ROOT);
+/**
+ * A bare Koa app answering GET /health's JSON, in a process of its own, kept for the
+ * whole run; with `headers: 'security'` it also sends the API's security headers and an
+ * x-request-id (bench/baselines/bare-koa.ts).
+ */
+export async function startBareKoa(headers: 'none' | 'security' = 'none'): Promise<ServerProcess> {
+  const name = headers === 'security' ? 'bare-koa-headers' : 'bare-koa';
+  return startServer(name, 'bench/baselines/bare-koa.js', { PORT: String(await freePort()), BARE_KOA_HEADERS: headers }, ROOT);
 }
 
 /** Closed-loop GET /health against a server, with the server's CPU use meanwhile. */

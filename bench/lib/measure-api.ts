@@ -15,8 +15,17 @@ type WithCpu<T> = T & { server_cpu_cores: number };
 export interface ApiMeasurements {
   /** Figure 1's rounds: raw argon2 in its own process, then logins against the API, with where the machine's CPU went. */
   loginRounds: Array<{ raw: Argon2Baseline; login: WithCpu<ClosedLoopResult>; cpu: CpuAccount }>;
-  /** Figure 2's rounds: the bare Koa app, then the API, same load, each with where the machine's CPU went. */
-  healthRounds: Array<{ bare: WithCpu<ClosedLoopResult>; api: WithCpu<ClosedLoopResult>; bareCpu: CpuAccount; apiCpu: CpuAccount }>;
+  /**
+   * Figure 2's rounds: the bare Koa app, the same with the API's headers, then the API,
+   * same load, each with where the machine's CPU went.
+   */
+  healthRounds: Array<{
+    bare: WithCpu<ClosedLoopResult>;
+    bareWithHeaders: WithCpu<ClosedLoopResult>;
+    api: WithCpu<ClosedLoopResult>;
+    bareCpu: CpuAccount;
+    apiCpu: CpuAccount;
+  }>;
   loginAtLoad: FixedRateResult;
   healthUnderLogins: FixedRateResult & { logins_per_second: number };
   flood: { rss_before_mib: number; peak_rss_mib: number; vm_hwm_mib: number; statuses: Record<string, number> };
@@ -32,11 +41,13 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The five figures' measurements for one running API process, in order. `bare` is the
- * bare Koa baseline (running, idle otherwise); `env` is what the raw argon2 baseline reads.
+ * bare Koa baseline and `bareWithHeaders` the same sending the API's headers (both
+ * running, idle otherwise); `env` is what the raw argon2 baseline reads.
  */
 export async function measureApi(
   server: ServerProcess,
   bare: ServerProcess,
+  bareWithHeaders: ServerProcess,
   users: BenchUser[],
   env: Record<string, string>,
   progress: (line: string) => void,
@@ -49,6 +60,7 @@ export async function measureApi(
   await closedLoop(url, logins, connections, 3);
   await closedLoop(url, HEALTH, connections, 3);
   await closedLoop(bare.url, HEALTH, connections, 3);
+  await closedLoop(bareWithHeaders.url, HEALTH, connections, 3);
 
   const loginRounds: ApiMeasurements['loginRounds'] = [];
   for (let round = 1; round <= rounds; round++) {
@@ -68,10 +80,12 @@ export async function measureApi(
   for (let round = 1; round <= rounds; round++) {
     const requests = (result: ClosedLoopResult) => result.ok_per_second * SETTINGS.healthRoundSeconds;
     const { result: bareResult, cpu: bareCpu } = await withCpuAccount(bare.pid, () => healthLoad(bare, connections, SETTINGS.healthRoundSeconds), requests);
+    const bareWithHeadersResult = await healthLoad(bareWithHeaders, connections, SETTINGS.healthRoundSeconds);
     const { result: api, cpu: apiCpu } = await withCpuAccount(pid, () => healthLoad(server, connections, SETTINGS.healthRoundSeconds), requests);
-    healthRounds.push({ bare: bareResult, api, bareCpu, apiCpu });
+    healthRounds.push({ bare: bareResult, bareWithHeaders: bareWithHeadersResult, api, bareCpu, apiCpu });
     progress(
-      `${name}: GET /health round ${round}/${rounds}, ${connections} connections, ${SETTINGS.healthRoundSeconds} s each: bare Koa ${bareResult.ok_per_second.toFixed(0)}/s (CPU ${bareResult.server_cpu_cores.toFixed(2)}), API ${api.ok_per_second.toFixed(0)}/s (CPU ${api.server_cpu_cores.toFixed(2)})`,
+      `${name}: GET /health round ${round}/${rounds}, ${connections} connections, ${SETTINGS.healthRoundSeconds} s each: bare Koa ${bareResult.ok_per_second.toFixed(0)}/s (CPU ${bareResult.server_cpu_cores.toFixed(2)}), ` +
+        `bare Koa with the API's headers ${bareWithHeadersResult.ok_per_second.toFixed(0)}/s, API ${api.ok_per_second.toFixed(0)}/s (CPU ${api.server_cpu_cores.toFixed(2)})`,
     );
   }
 
