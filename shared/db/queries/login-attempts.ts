@@ -48,15 +48,19 @@ export async function findLoginAttemptFeatures(
   id: string,
   windows: { velocitySeconds: number; guardSeconds: number },
 ): Promise<LoginAttemptFeatureRow | undefined> {
-  const { rows } = await db.query<LoginAttemptFeatureRow>(
-    `WITH a AS (SELECT * FROM login_attempts WHERE id = $1),
-     prior AS (
-       SELECT p.ip_prefix, p.user_agent, p.created_at FROM login_attempts p, a
-        WHERE p.user_id = a.user_id AND p.success AND p.id < a.id)
+  // Every look at the past is an indexed probe that stops at its first match, so the
+  // cost does not grow with the account's history: the last earlier success
+  // (login_attempts_user_successes_idx), a success from this prefix or user agent (the
+  // partial indexes of 006), and failures within the windows.
+  const { rows } = await db.query<LoginAttemptFeatureRow>({
+    name: 'find-login-attempt-features',
+    text: `WITH a AS (SELECT * FROM login_attempts WHERE id = $1)
      SELECT a.id, a.user_id, a.success, host(a.ip_addr) AS ip_addr, a.user_agent, a.created_at,
-            EXISTS (SELECT 1 FROM prior) AS has_prior_success,
-            EXISTS (SELECT 1 FROM prior WHERE prior.ip_prefix = a.ip_prefix) AS known_ip_prefix,
-            EXISTS (SELECT 1 FROM prior WHERE prior.user_agent = a.user_agent) AS known_user_agent,
+            last_success.created_at IS NOT NULL AS has_prior_success,
+            EXISTS (SELECT 1 FROM login_attempts p
+                     WHERE p.user_id = a.user_id AND p.success AND p.ip_prefix = a.ip_prefix AND p.id < a.id) AS known_ip_prefix,
+            EXISTS (SELECT 1 FROM login_attempts p
+                     WHERE p.user_id = a.user_id AND p.success AND p.user_agent = a.user_agent AND p.id < a.id) AS known_user_agent,
             (SELECT count(*)::int FROM login_attempts f
               WHERE f.user_id = a.user_id AND NOT f.success AND f.id < a.id
                 AND f.created_at > a.created_at - make_interval(secs => $2)) AS account_failures,
@@ -66,10 +70,13 @@ export async function findLoginAttemptFeatures(
             (SELECT count(*)::int FROM login_attempts f
               WHERE f.user_id = a.user_id AND NOT f.success AND f.id <= a.id
                 AND f.created_at > a.created_at - make_interval(secs => $3)) AS guard_window_failures,
-            (SELECT extract(epoch FROM a.created_at - max(prior.created_at))::float8 FROM prior) AS seconds_since_last_success
-       FROM a`,
-    [id, windows.velocitySeconds, windows.guardSeconds],
-  );
+            extract(epoch FROM a.created_at - last_success.created_at)::float8 AS seconds_since_last_success
+       FROM a LEFT JOIN LATERAL (
+              SELECT p.created_at FROM login_attempts p
+               WHERE p.user_id = a.user_id AND p.success AND p.id < a.id
+               ORDER BY p.id DESC LIMIT 1) last_success ON true`,
+    values: [id, windows.velocitySeconds, windows.guardSeconds],
+  });
   return rows[0];
 }
 
