@@ -148,7 +148,7 @@ describe('login anomaly scoring', function () {
       expect(text).to.include('203.0.113.9').and.include('Chrome on Windows');
       expect(text).not.to.include('evil.example');
       expect(linksIn(String(mail!.parsed.html))).to.have.length(2); // the button and the printed link, both the same
-      notMeToken = tokenFromMail(mail!, app.services.config.publicUrl, '/security/not-me');
+      notMeToken = await tokenFromMail(mail!, app.services.config.publicUrl, '/security/not-me');
     });
 
     it('GET /security/not-me answers a confirming page and consumes nothing', async () => {
@@ -187,7 +187,7 @@ describe('login anomaly scoring', function () {
       // A new password through the mailed reset link lifts the requirement.
       await pump(owner.userId);
       const mails = await sink.waitForMails(owner.email, 2);
-      const resetToken = tokenFromMail(mails[1]!, app.services.config.publicUrl, '/password/reset');
+      const resetToken = await tokenFromMail(mails[1]!, app.services.config.publicUrl, '/password/reset');
       const password = strongPassword();
       expect((await call('POST', '/password/reset', { json: { token: resetToken, password } })).status).to.equal(200);
       expect((await login({ ...owner, password }, '10.20.30.5', OWNER_UA)).status).to.equal(200);

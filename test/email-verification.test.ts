@@ -63,7 +63,7 @@ describe('email verification', function () {
     expect(parsed.subject).to.equal('Confirm your email address');
     expect(parsed.from?.value[0]?.address).to.equal('no-reply@localhost');
     expect(received!.to).to.deep.equal([user.email.toLowerCase()]);
-    const token = tokenFromMail(received!, publicUrl(), '/email/verify');
+    const token = await tokenFromMail(received!, publicUrl(), '/email/verify');
     expect(parsed.text).to.include(`${publicUrl()}/email/verify?token=${token}`);
     expect(parsed.html).to.be.a('string').and.include(`href="${publicUrl()}/email/verify?token=${token}"`);
     // Only the hash is stored.
@@ -102,7 +102,7 @@ describe('email verification', function () {
 
   it('answers the page form with pages, and refuses unknown, expired and malformed tokens', async () => {
     const user = await register();
-    const token = tokenFromMail((await mail.sink.waitForMails(user.email))[0]!, publicUrl(), '/email/verify');
+    const token = await tokenFromMail((await mail.sink.waitForMails(user.email))[0]!, publicUrl(), '/email/verify');
 
     const done = await request('POST', '/email/verify', { raw: `token=${encodeURIComponent(token)}`, headers: FORM });
     expect(done.status).to.equal(200);
@@ -128,7 +128,7 @@ describe('email verification', function () {
     expect(hostile.text).to.include('&quot;&gt;&lt;script&gt;');
 
     const late = await register();
-    const lateToken = tokenFromMail((await mail.sink.waitForMails(late.email))[0]!, publicUrl(), '/email/verify');
+    const lateToken = await tokenFromMail((await mail.sink.waitForMails(late.email))[0]!, publicUrl(), '/email/verify');
     await sql(`UPDATE email_verification_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [late.userId]);
     expectFailure(await request('POST', '/email/verify', { json: { token: lateToken } }), 400, 'invalid_token');
     expect(await isVerified(late.userId)).to.equal(false);
@@ -141,7 +141,7 @@ describe('email verification', function () {
     expect(de!.parsed.subject).to.equal('Bestätigen Sie Ihre E-Mail-Adresse');
     expect(de!.parsed.text).to.include('Der Link funktioniert einmal');
     expect(de!.parsed.html).to.include('<html lang="de">');
-    tokenFromMail(de!, publicUrl(), '/email/verify');
+    await tokenFromMail(de!, publicUrl(), '/email/verify');
     const [fr] = await mail.sink.waitForMails(french.email);
     expect(fr!.parsed.subject).to.equal('Confirm your email address');
     expect(fr!.parsed.html).to.include('<html lang="en">');
@@ -149,7 +149,7 @@ describe('email verification', function () {
 
   it('resends with a 60 s cooldown (429 + Retry-After); a new token retires the old one', async () => {
     const user = await register();
-    const first = tokenFromMail((await mail.sink.waitForMails(user.email))[0]!, publicUrl(), '/email/verify');
+    const first = await tokenFromMail((await mail.sink.waitForMails(user.email))[0]!, publicUrl(), '/email/verify');
     const session = await loginUser(user.email, user.password);
     const auth = { authorization: `Bearer ${session.token}` };
 
@@ -169,7 +169,7 @@ describe('email verification', function () {
     expect((await outboxEventsOf(user.userId)).filter((event) => event.type === 'EmailVerificationRequested')).to.have.length(1);
 
     const mails = await mail.sink.waitForMails(user.email, 2);
-    const second = tokenFromMail(mails[1]!, publicUrl(), '/email/verify');
+    const second = await tokenFromMail(mails[1]!, publicUrl(), '/email/verify');
     expect(second).not.to.equal(first);
     expectFailure(await request('POST', '/email/verify', { json: { token: first } }), 400, 'invalid_token');
     expect((await request('POST', '/email/verify', { json: { token: second } })).status).to.equal(200);
@@ -237,7 +237,7 @@ describe('email verification', function () {
       expect(await process(transient)).to.equal('sent');
       expect(await completed(transient)).to.equal(true);
       const [received] = await mail.sink.waitForMails(busy.email);
-      const token = tokenFromMail(received!, publicUrl(), '/email/verify');
+      const token = await tokenFromMail(received!, publicUrl(), '/email/verify');
       // The retry's token is the one that works; the failed attempt's was superseded.
       expect((await request('POST', '/email/verify', { json: { token } })).status).to.equal(200);
 

@@ -66,7 +66,7 @@ describe('password reset', function () {
     const forgot = await request('POST', '/password/forgot', { json: { email: user.email } });
     expect(forgot.status).to.equal(202);
     const mails = await mail.sink.waitForMails(user.email, 2);
-    return { ...user, mail: mails[1]!, token: tokenFromMail(mails[1]!, publicUrl(), '/password/reset') };
+    return { ...user, mail: mails[1]!, token: await tokenFromMail(mails[1]!, publicUrl(), '/password/reset') };
   }
 
   it('answers forgot-password the same for known and unknown emails, and mails only the known one', async () => {
@@ -115,7 +115,7 @@ describe('password reset', function () {
     const reset = mails[1]!;
     expect(reset.to).to.deep.equal([user.email.toLowerCase()]);
     expect(reset.parsed.subject).to.equal('Reset your password');
-    const token = tokenFromMail(reset, publicUrl(), '/password/reset');
+    const token = await tokenFromMail(reset, publicUrl(), '/password/reset');
     expect(reset.parsed.text).to.include(`${publicUrl()}/password/reset?token=${token}`);
     expect(`${reset.parsed.text}${reset.parsed.html}`).not.to.include('evil.example');
     const [row] = await resetRows(user.userId);
@@ -193,7 +193,7 @@ describe('password reset', function () {
     await sql(`UPDATE outbox SET created_at = created_at - interval '61 seconds' WHERE aggregate_id = $1`, [user.userId]);
     expect((await request('POST', '/password/forgot', { json: { email: user.email } })).status).to.equal(202);
     const mails = await mail.sink.waitForMails(user.email, 3);
-    const token = tokenFromMail(mails[2]!, publicUrl(), '/password/reset');
+    const token = await tokenFromMail(mails[2]!, publicUrl(), '/password/reset');
     expectFailure(await request('POST', '/password/reset', { json: { token: user.token, password: strongPassword() } }), 400, 'invalid_token');
 
     const weak = await request('POST', '/password/reset', { raw: `token=${token}&password=password1234`, headers: FORM });

@@ -121,7 +121,7 @@ describe('Redis outages (relay + email worker on a Redis of their own)', functio
 
     await redis.start();
     const [mail] = await sink.waitForMails(user.email, 1, 30_000);
-    expect(tokenFromMail(mail!, api.services.config.publicUrl, '/email/verify')).to.be.a('string');
+    expect(await tokenFromMail(mail!, api.services.config.publicUrl, '/email/verify')).to.be.a('string');
     // Longer than the reaction timeout and a few sweeps: no second mail follows.
     await settle((REACTION_TIMEOUT_SECONDS + 2) * 1_000);
     expect(sink.mailsTo(user.email)).to.have.length(1);
@@ -144,7 +144,7 @@ describe('Redis outages (relay + email worker on a Redis of their own)', functio
     expect(await queues.email.getJobState(jobId)).to.equal('unknown');
     await startRoles('email');
     const [mail] = await sink.waitForMails(user.email, 1, 30_000);
-    expect(tokenFromMail(mail!, api.services.config.publicUrl, '/email/verify')).to.be.a('string');
+    expect(await tokenFromMail(mail!, api.services.config.publicUrl, '/email/verify')).to.be.a('string');
     await settle((REACTION_TIMEOUT_SECONDS + 2) * 1_000);
     expect(sink.mailsTo(user.email)).to.have.length(1);
     expect((await verificationReaction(user.userId))!.completed_at).to.be.an.instanceOf(Date);

@@ -13,6 +13,7 @@ import { createMailer } from '../../shared/mail/mailer.js';
 import { testApp } from './hooks.js';
 import { createVhost, type TestVhost } from './relay-harness.js';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from './smtp-sink.js';
+import { waitFor } from './wait-for.js';
 
 /**
  * The asynchronous half, in-process, as production wires it: the relay (on a vhost of
@@ -67,7 +68,32 @@ export function linksIn(text: string): string[] {
 }
 
 /** The token of the one link in a mail's text part, checked against PUBLIC_URL and the route. */
-export function tokenFromMail(mail: ReceivedMail, publicUrl: string, route: string): string {
+/** Where each mailed link's token is stored (as its SHA-256). */
+const LINK_TOKEN_TABLES: Record<string, string> = {
+  '/email/verify': 'email_verification_tokens',
+  '/password/reset': 'password_resets',
+  '/security/not-me': 'security_tokens',
+};
+
+/**
+ * The token of the mail's one link, once it is stored. The email worker sends inside its
+ * transaction and commits right after the server accepted the mail (at least once, never
+ * lost), so a test acting on the link the instant it arrives would race that commit,
+ * which a person reading the mail never does.
+ */
+export async function tokenFromMail(mail: ReceivedMail, publicUrl: string, route: string): Promise<string> {
+  const token = tokenInLink(mail, publicUrl, route);
+  const table = LINK_TOKEN_TABLES[route];
+  if (!table) throw new Error(`no token table known for ${route}`);
+  const hash = crypto.createHash('sha256').update(token).digest('hex');
+  await waitFor(`the token of the ${route} link to be stored`, async () => {
+    const { rowCount } = await testApp().services.pool.query(`SELECT 1 FROM ${table} WHERE token_hash = $1`, [hash]);
+    return rowCount ? true : undefined;
+  });
+  return token;
+}
+
+function tokenInLink(mail: ReceivedMail, publicUrl: string, route: string): string {
   const links = linksIn(mail.parsed.text ?? '');
   if (links.length !== 1) throw new Error(`expected exactly one link in the text part, found ${links.length}: ${mail.parsed.text}`);
   const url = new URL(links[0]!);
