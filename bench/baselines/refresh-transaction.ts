@@ -15,7 +15,7 @@ import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { loadConfig } from '../../shared/config/config.js';
 import { rotateUsableRefreshToken, type RotatedRefresh } from '../../shared/db/queries/session-refresh.js';
-import { machineTicks, TICKS_PER_SECOND } from '../lib/cpu-account.js';
+import { machineBusyTicks, TICKS_PER_SECOND } from '../lib/cpu-account.js';
 
 const [secondsArg, ...tokens] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 5);
@@ -71,10 +71,10 @@ async function loops(ms: number): Promise<number> {
 }
 
 await loops(1_000); // warm-up
-const machineBefore = machineTicks();
+const machineBefore = machineBusyTicks();
 const started = performance.now();
 const done = await loops(seconds * 1_000);
 const elapsed = (performance.now() - started) / 1_000;
-const machine_busy_cores = (machineTicks().busy - machineBefore.busy) / TICKS_PER_SECOND / elapsed;
+const machine_busy_cores = (machineBusyTicks() - machineBefore) / TICKS_PER_SECOND / elapsed;
 await pool.end();
 process.stdout.write(`${JSON.stringify({ per_second: done / elapsed, machine_busy_cores, tokens })}\n`);

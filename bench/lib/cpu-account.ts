@@ -35,11 +35,11 @@ function processTicks(): Map<number, { comm: string; ticks: number }> {
   return ticks;
 }
 
-/** Busy and total ticks of the whole machine, from /proc/stat's first line. */
-export function machineTicks(): { busy: number; total: number } {
+/** Busy ticks of the whole machine (all but idle and iowait), from /proc/stat's first line. */
+export function machineBusyTicks(): number {
   const [, ...values] = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = values.map(Number) as number[];
-  return { busy: user! + nice! + system! + irq! + softirq! + steal!, total: user! + nice! + system! + idle! + iowait! + irq! + softirq! + steal! };
+  const [user, nice, system, , , irq, softirq, steal] = values.map(Number) as number[];
+  return user! + nice! + system! + irq! + softirq! + steal!;
 }
 
 function userOf(pid: number, comm: string, apiPid: number | undefined): CpuUser {
@@ -58,11 +58,11 @@ function userOf(pid: number, comm: string, apiPid: number | undefined): CpuUser 
  */
 export async function withCpuAccount<T>(apiPid: number | undefined, work: () => Promise<T>, operations: (result: T) => number): Promise<{ result: T; cpu: CpuAccount }> {
   const before = processTicks();
-  const machineBefore = machineTicks();
+  const machineBefore = machineBusyTicks();
   const started = performance.now();
   const result = await work();
   const seconds = (performance.now() - started) / 1000;
-  const machineAfter = machineTicks();
+  const machineAfter = machineBusyTicks();
   const after = processTicks();
 
   const count = Math.max(1, operations(result));
@@ -76,7 +76,7 @@ export async function withCpuAccount<T>(apiPid: number | undefined, work: () => 
     used[userOf(pid, now.comm, apiPid)] += delta;
     attributed += delta;
   }
-  const busy = machineAfter.busy - machineBefore.busy;
+  const busy = machineAfter - machineBefore;
   // Kernel work outside any process (interrupts, softirqs) and processes that ended are "other".
   used.other += Math.max(0, busy - attributed);
   const ms = (ticks: number) => (1000 * ticks) / TICKS_PER_SECOND / count;
