@@ -19,15 +19,23 @@ export type CpuUser = 'api' | 'postgresql' | 'redis' | 'rabbitmq' | 'generator' 
 
 export const TICKS_PER_SECOND = 100; // USER_HZ
 
-/** CPU ticks (user + system) of every process now, by pid, with its command name. */
-function processTicks(): Map<number, { comm: string; ticks: number }> {
-  const ticks = new Map<number, { comm: string; ticks: number }>();
+/**
+ * CPU ticks (user + system) of every process now, by pid, with its start time (a pid
+ * taken over by a new process starts again from zero) and its command name.
+ */
+function processTicks(): Map<number, { started: string; comm: string; ticks: number }> {
+  const ticks = new Map<number, { started: string; comm: string; ticks: number }>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // After "pid (comm) ": state is field 3, utime 14, stime 15, starttime 22.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks.set(Number(entry), { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: Number(fields[11]) + Number(fields[12]) });
+      ticks.set(Number(entry), {
+        started: fields[19]!,
+        comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        ticks: Number(fields[11]) + Number(fields[12]),
+      });
     } catch {
       // The process ended between the listing and the read.
     }
@@ -71,7 +79,8 @@ export async function withCpuAccount<T>(apiPid: number | undefined, work: () => 
   for (const [pid, now] of after) {
     const then = before.get(pid);
     // A process that started meanwhile counts from zero; one that ended is left in `other`.
-    const delta = now.ticks - (then && then.comm === now.comm ? then.ticks : 0);
+    // (Not the name: a kernel worker's changes with the queue it serves.)
+    const delta = now.ticks - (then && then.started === now.started ? then.ticks : 0);
     if (delta <= 0) continue;
     used[userOf(pid, now.comm, apiPid)] += delta;
     attributed += delta;
