@@ -25,6 +25,7 @@ import { Redis } from 'ioredis';
 import { queuePrefix } from '../shared/queues/queues.js';
 import { createMigratedDatabase, databaseUrlFor, dropDatabase } from '../test/support/test-database.js';
 import { formatCpuAccount, withCpuAccount, type CpuAccount } from './lib/cpu-account.js';
+import { median, medianRound } from './lib/median.js';
 import { build, freePort, runJson, startServer, withCpu, RESULTS } from './lib/processes.js';
 import { SETTINGS } from './lib/settings.js';
 
@@ -64,11 +65,6 @@ function once(step: () => Promise<void>): () => Promise<void> {
   return () => (run ??= step());
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 async function postJson(url: string, body: unknown, agent?: http.Agent): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -129,7 +125,7 @@ async function refreshLoad(url: string, tokens: string[], seconds: number): Prom
 export function formatRefresh(result: RefreshBench): string {
   const { rounds } = result;
   const ratios = rounds.map((r) => (r.api_per_second / r.raw_per_second).toFixed(2)).join(', ');
-  const middle = [...rounds].sort((a, b) => a.api_per_second / a.raw_per_second - b.api_per_second / b.raw_per_second)[rounds.length >> 1]!;
+  const middle = medianRound(rounds, (r) => r.api_per_second / r.raw_per_second);
   const apiShare = middle.api_cpu.ms_per_operation;
   const ceiling = middle.raw_machine_ms / (apiShare.machine - apiShare.api);
   return (

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { formatCpuAccount } from './cpu-account.js';
 import type { ApiMeasurements } from './measure-api.js';
+import { median, medianRound } from './median.js';
 
 export interface Cell {
   value: number;
@@ -15,11 +16,6 @@ export interface Figure {
   cells: Record<string, Cell>;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 const list = (values: number[], digits: number) => values.map((v) => v.toFixed(digits)).join(', ');
 const statuses = (counts: Record<string, number>) => Object.entries(counts).map(([code, n]) => `${n}×${code}`).join(' ');
 
@@ -94,11 +90,6 @@ export function formatTable(rows: Figure[], names: string[]): string {
   const widths = header.map((_, i) => Math.max(...[header, ...body].map((line) => [...line[i]!].length)));
   const line = (cells: string[]) => cells.map((cell, i) => pad(cell, widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
-}
-
-/** The round whose ratio is the median, so its CPU account goes with the figure. */
-function medianRound<R>(rounds: R[], ratio: (round: R) => number): R {
-  return [...rounds].sort((a, b) => ratio(a) - ratio(b))[rounds.length >> 1]!;
 }
 
 /**
