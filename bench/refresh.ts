@@ -7,10 +7,15 @@
  * and the ES256 signature; no HTTP, and no rate-limit count in Redis, which the API does
  * per refresh): how much of that rate the API keeps. Target >= 0.7.
  *
- * Both sides run CONNECTIONS chains at once, one session (and user) each, every
+ * A third side reads the figure against what any HTTP service could keep: the same raw
+ * refresh served by node:http alone (bench/baselines/bare-http-refresh.ts: no Koa, no
+ * middleware, no rate limit, no log), driven by the same HTTP client as the API. Its
+ * ratio to raw is reported beside the figure, and so is the API's ratio to it.
+ *
+ * Every side runs CONNECTIONS chains at once, one session (and user) each, every
  * refresh presenting the token the previous one returned, so each is a real rotation
- * (never the grace path). The rounds alternate raw and API, seconds apart, and the
- * ratio is the median of the rounds' ratios (the machine is shared and drifts).
+ * (never the grace path). The rounds run raw, bare HTTP and API in turn, seconds apart,
+ * and each ratio is the median of the rounds' ratios (the machine is shared and drifts).
  * BENCH_REFRESH_ROUNDS and BENCH_REFRESH_SECONDS size the run; PG_POOL_MAX and
  * UV_THREADPOOL_SIZE, when set, reach both sides alike. Needs the build in
  * bench/results/build: standalone, this file compiles it first.
@@ -25,6 +30,7 @@ import { Redis } from 'ioredis';
 import { queuePrefix } from '../shared/queues/queues.js';
 import { createMigratedDatabase, databaseUrlFor, dropDatabase } from '../test/support/test-database.js';
 import { formatCpuAccount, withCpuAccount, type CpuAccount } from './lib/cpu-account.js';
+import { JsonConnection } from './lib/json-connection.js';
 import { median, medianRound } from './lib/median.js';
 import { build, freePort, runJson, startServer, withCpu, RESULTS } from './lib/processes.js';
 import { SETTINGS } from './lib/settings.js';
@@ -41,12 +47,16 @@ const SHARED_ENV = Object.fromEntries(
 export interface RefreshRound {
   /** Raw refreshes per second (transaction + HMAC + signature, no HTTP). */
   raw_per_second: number;
+  /** 200 answers per second from the bare node:http server's POST /token/refresh. */
+  bare_per_second: number;
   /** 200 answers per second from POST /token/refresh. */
   api_per_second: number;
   /** CPU the API process used meanwhile, in cores. */
   api_cpu_cores: number;
   /** Milliseconds of the machine's CPU per raw refresh (the raw script and PostgreSQL, mostly). */
   raw_machine_ms: number;
+  /** Where the machine's CPU went per bare HTTP refresh ("api" is the bare server). */
+  bare_cpu: CpuAccount;
   /** Where the machine's CPU went per API refresh. */
   api_cpu: CpuAccount;
 }
@@ -55,6 +65,10 @@ export interface RefreshBench {
   rounds: RefreshRound[];
   /** Median of the rounds' API ÷ raw ratios. */
   ratio: number;
+  /** Median of the rounds' bare HTTP ÷ raw ratios: the most an HTTP service kept here. */
+  bare_ratio: number;
+  /** Median of the rounds' API ÷ bare HTTP ratios. */
+  api_to_bare: number;
   target: string;
   pass: boolean;
 }
@@ -66,9 +80,9 @@ function once(step: () => Promise<void>): () => Promise<void> {
 }
 
 
-async function postJson(url: string, body: unknown, agent?: http.Agent): Promise<{ status: number; text: string }> {
+async function postJson(url: string, body: unknown): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 30_000 }, (response) => {
+    const request = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, timeout: 30_000 }, (response) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (text += chunk));
@@ -95,20 +109,21 @@ async function signIn(url: string, count: number): Promise<string[]> {
 }
 
 /**
- * A closed loop per chain over keep-alive connections: each sends its next refresh with
- * the token the last one returned, for `seconds`. Any answer but 200 breaks its chain
- * and fails the run, since the comparison would no longer be like for like.
+ * A closed loop per chain, each over a keep-alive connection of its own (JsonConnection,
+ * a lean client, so the generator's CPU takes little from the server's): each sends its
+ * next refresh with the token the last one returned, for `seconds`. Any answer but 200
+ * breaks its chain and fails the run, since the comparison would no longer be like for like.
  */
 async function refreshLoad(url: string, tokens: string[], seconds: number): Promise<{ ok_per_second: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: tokens.length });
+  const connections = await Promise.all(tokens.map(() => JsonConnection.open(url)));
   const started = performance.now();
   const deadline = started + seconds * 1_000;
   let ok = 0;
   try {
     await Promise.all(
-      tokens.map(async (_, i) => {
+      connections.map(async (connection, i) => {
         while (performance.now() < deadline) {
-          const answer = await postJson(`${url}/token/refresh`, { refresh_token: tokens[i] }, agent);
+          const answer = await connection.post('/token/refresh', JSON.stringify({ refresh_token: tokens[i] }));
           if (answer.status !== 200) throw new Error(`refresh answered ${answer.status} ${answer.text}`);
           tokens[i] = JSON.parse(answer.text).refresh_token as string;
           if (performance.now() <= deadline) ok++;
@@ -116,22 +131,26 @@ async function refreshLoad(url: string, tokens: string[], seconds: number): Prom
       }),
     );
   } finally {
-    agent.destroy();
+    for (const connection of connections) connection.close();
   }
   return { ok_per_second: ok / ((performance.now() - started) / 1_000) };
 }
 
-/** The figure as one line for the report. */
+/** The figure and its references, a few lines for the report. */
 export function formatRefresh(result: RefreshBench): string {
   const { rounds } = result;
-  const ratios = rounds.map((r) => (r.api_per_second / r.raw_per_second).toFixed(2)).join(', ');
+  const list = (value: (r: RefreshRound) => number, digits = 0) => rounds.map((r) => value(r).toFixed(digits)).join(', ');
   const middle = medianRound(rounds, (r) => r.api_per_second / r.raw_per_second);
   const apiShare = middle.api_cpu.ms_per_operation;
   const ceiling = middle.raw_machine_ms / (apiShare.machine - apiShare.api);
   return (
     `POST /token/refresh ÷ raw refresh statement + ES256 (web): ${result.ratio.toFixed(2)}, target ${result.target}: ${result.pass ? 'PASS' : 'MISS'}; ` +
-    `rounds ${ratios}: ${rounds.map((r) => r.api_per_second.toFixed(0)).join(', ')} ÷ ${rounds.map((r) => r.raw_per_second.toFixed(0)).join(', ')} /s\n` +
-    `  where the CPU went (median round): raw ${middle.raw_machine_ms.toFixed(3)} ms per refresh; API ${formatCpuAccount(middle.api_cpu, 'refresh')}\n` +
+    `rounds ${list((r) => r.api_per_second / r.raw_per_second, 2)}: ${list((r) => r.api_per_second)} ÷ ${list((r) => r.raw_per_second)} /s\n` +
+    `  the same raw refresh served by bare node:http ÷ raw: ${result.bare_ratio.toFixed(2)} (rounds ${list((r) => r.bare_per_second / r.raw_per_second, 2)}: ${list((r) => r.bare_per_second)} /s); ` +
+    `API ÷ bare node:http: ${result.api_to_bare.toFixed(2)} (rounds ${list((r) => r.api_per_second / r.bare_per_second, 2)})\n` +
+    `  where the CPU went (median round): raw ${middle.raw_machine_ms.toFixed(3)} ms per refresh\n` +
+    `    bare node:http ${formatCpuAccount(middle.bare_cpu, 'refresh')}\n` +
+    `    API ${formatCpuAccount(middle.api_cpu, 'refresh')}\n` +
     `  the HTTP client, PostgreSQL, Redis and the kernel alone take ${(apiShare.machine - apiShare.api).toFixed(3)} ms per API refresh, so an API process that cost nothing would reach at most ${ceiling.toFixed(2)} of raw here`
   );
 }
@@ -167,31 +186,54 @@ export async function runRefreshBench({ progress = console.log, defer = () => un
   progress(`refresh: starting the web role on throwaway database ${database}, output to ${path.join(RESULTS, 'refresh-web.log')}`);
   const server = await startServer('refresh-web', 'api/main.js', env, workDir);
   defer(() => server.stop());
+  const bare = await startServer('refresh-bare-http', 'bench/baselines/bare-http-refresh.js', { ...env, PORT: String(await freePort()) }, workDir);
+  defer(() => bare.stop());
   try {
-    progress(`refresh: signing in ${2 * CONNECTIONS} users (a chain each, half raw, half API)`);
+    progress(`refresh: signing in ${3 * CONNECTIONS} users (a chain each: raw, bare HTTP, API)`);
     let rawTokens = await signIn(server.url, CONNECTIONS);
+    const bareTokens = await signIn(server.url, CONNECTIONS);
     const apiTokens = await signIn(server.url, CONNECTIONS);
-    await refreshLoad(server.url, apiTokens, 2); // warm-up; the raw script warms up on its own
+    // Warm-up; the raw script warms up on its own.
+    await refreshLoad(bare.url, bareTokens, 2);
+    await refreshLoad(server.url, apiTokens, 2);
 
     const rounds: RefreshRound[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const raw = await runJson<{ per_second: number; machine_busy_cores: number; tokens: string[] }>('bench/baselines/refresh-transaction.js', [String(SECONDS), ...rawTokens], env);
       rawTokens = raw.tokens;
+      const { result: bareLoad, cpu: bareCpu } = await withCpuAccount(
+        bare.pid,
+        () => refreshLoad(bare.url, bareTokens, SECONDS),
+        (result) => result.ok_per_second * SECONDS,
+      );
       const { result: api, cpu } = await withCpuAccount(
         server.pid,
         () => withCpu(server.pid, () => refreshLoad(server.url, apiTokens, SECONDS)),
         (result) => result.ok_per_second * SECONDS,
       );
       const rawMachineMs = (1000 * raw.machine_busy_cores) / raw.per_second;
-      rounds.push({ raw_per_second: raw.per_second, api_per_second: api.ok_per_second, api_cpu_cores: api.server_cpu_cores, raw_machine_ms: rawMachineMs, api_cpu: cpu });
+      rounds.push({
+        raw_per_second: raw.per_second,
+        bare_per_second: bareLoad.ok_per_second,
+        api_per_second: api.ok_per_second,
+        api_cpu_cores: api.server_cpu_cores,
+        raw_machine_ms: rawMachineMs,
+        bare_cpu: bareCpu,
+        api_cpu: cpu,
+      });
       progress(
-        `refresh round ${round}/${ROUNDS}, ${CONNECTIONS} chains, ${SECONDS} s each: raw ${raw.per_second.toFixed(0)}/s, API ${api.ok_per_second.toFixed(0)}/s (API CPU ${api.server_cpu_cores.toFixed(2)} cores)`,
+        `refresh round ${round}/${ROUNDS}, ${CONNECTIONS} chains, ${SECONDS} s each: raw ${raw.per_second.toFixed(0)}/s, bare node:http ${bareLoad.ok_per_second.toFixed(0)}/s, API ${api.ok_per_second.toFixed(0)}/s (API CPU ${api.server_cpu_cores.toFixed(2)} cores)`,
       );
-      progress(`  raw: ${rawMachineMs.toFixed(3)} ms of CPU per refresh (${raw.machine_busy_cores.toFixed(2)} cores busy); API: ${formatCpuAccount(cpu, 'refresh')}`);
+      progress(`  raw: ${rawMachineMs.toFixed(3)} ms of CPU per refresh (${raw.machine_busy_cores.toFixed(2)} cores busy)`);
+      progress(`  bare node:http: ${formatCpuAccount(bareCpu, 'refresh')}`);
+      progress(`  API: ${formatCpuAccount(cpu, 'refresh')}`);
     }
     const ratio = median(rounds.map((r) => r.api_per_second / r.raw_per_second));
-    return { rounds, ratio, target: '>= 0.7', pass: ratio >= 0.7 };
+    const bare_ratio = median(rounds.map((r) => r.bare_per_second / r.raw_per_second));
+    const api_to_bare = median(rounds.map((r) => r.api_per_second / r.bare_per_second));
+    return { rounds, ratio, bare_ratio, api_to_bare, target: '>= 0.7', pass: ratio >= 0.7 };
   } finally {
+    await bare.stop();
     await server.stop();
     await dropOnce().catch(() => undefined);
     fs.rmSync(workDir, { recursive: true, force: true });
