@@ -31,9 +31,11 @@ export function createApp(services: Services): Koa {
   app.use(liveness(services.log));
   app.use(clientIp(services.config.trustProxyHops));
   app.use(requestContextMiddleware(services.log));
-  app.use(errorHandler(services.log));
-  // The HTML pages' forms post urlencoded bodies to their own routes; everything else takes JSON.
-  app.use(jsonBody({ limit: JSON_BODY_LIMIT, formPaths: [...EMAIL_VERIFICATION_FORM_PATHS, ...PASSWORD_RESET_FORM_PATHS, ...SECURITY_FORM_PATHS] }));
+  // The HTML pages' forms post urlencoded bodies to their own routes, and get pages back, errors
+  // included; everything else takes JSON.
+  const formPaths = [...EMAIL_VERIFICATION_FORM_PATHS, ...PASSWORD_RESET_FORM_PATHS, ...SECURITY_FORM_PATHS];
+  app.use(errorHandler(services.log, formPaths));
+  app.use(jsonBody({ limit: JSON_BODY_LIMIT, formPaths }));
   // One root router: a request is matched once against every route, not once per router.
   const root = new Router();
   for (const router of [healthRoutes(services), jwksRoutes(services), authRoutes(services), tokenRoutes(services), meRoutes(services), sessionRoutes(services), profileRoutes(services), accountRoutes(services), emailVerificationRoutes(services), passwordResetRoutes(services), securityRoutes(services)]) {

@@ -217,6 +217,14 @@ describe('password reset', function () {
     expect(notice.parsed.subject).to.equal('Ihr Passwort wurde geändert');
   });
 
+  it('answers a form post too large to read with a page, not the JSON error body', async () => {
+    const tooLarge = await request('POST', '/password/reset', { raw: `token=${'a'.repeat(70 * 1024)}&password=x`, headers: FORM });
+    expect(tooLarge.status).to.equal(413);
+    expect(tooLarge.headers.get('content-type')).to.match(/^text\/html/);
+    expect(tooLarge.text).to.include('This form could not be sent');
+    expectFailure(await request('POST', '/password/reset', { raw: JSON.stringify({ token: 'a'.repeat(70 * 1024) }), headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
+  });
+
   it('mails nothing for a disabled account and refuses an expired link', async () => {
     const disabled = await register();
     await mail.sink.waitForMails(disabled.email, 1);

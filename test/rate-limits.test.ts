@@ -240,6 +240,23 @@ describe('rate limits', function () {
       expectRateLimited(await post('/password/reset', { token: 'bogus', password: strongPassword() }, ip), 900);
     });
 
+    it('answers a form post from an HTML page with a page once its limit is spent, and JSON clients still with JSON', async () => {
+      const ip = randomIpv4();
+      const formPost = (token: string) =>
+        request('POST', '/password/reset', {
+          raw: new URLSearchParams({ token, password: strongPassword() }).toString(),
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+          baseUrl: app.url,
+        });
+      for (let i = 0; i < 2; i++) expect((await formPost(`bogus-${i}`)).text).to.include('This link does not work');
+      const limited = await formPost('bogus');
+      expect(limited.status).to.equal(429);
+      expect(limited.headers.get('content-type')).to.match(/^text\/html/);
+      expect(Number(limited.headers.get('retry-after'))).to.be.within(1, 900);
+      expect(limited.text).to.include('Too many attempts').and.match(/please wait \d+ (seconds?|minutes?) before you try again/);
+      expectRateLimited(await post('/password/reset', { token: 'bogus', password: strongPassword() }, ip), 900);
+    });
+
     it('POST /token/refresh: 429 after N attempts from one IP', async () => {
       const ip = randomIpv4();
       for (let i = 0; i < 2; i++) expectFailure(await post('/token/refresh', { refresh_token: `bogus-${i}` }, ip), 401, 'invalid_token');

@@ -1,6 +1,8 @@
 import type { Middleware } from 'koa';
 import { AppError, errorBody, type ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { failedFormPage } from '../pages/failed-form-pages.js';
+import { isFormPost, sendPage } from '../pages/render-page.js';
 import { requestLog } from './koa-request-context.js';
 
 /** Errors thrown by Koa and its helpers (http-errors) that describe the client's fault. */
@@ -26,8 +28,10 @@ function toAppError(error: unknown): AppError | undefined {
  * The one place that turns failures into the contract's error body. Expected errors
  * keep their code; anything else is logged with its stack and answered as 500 internal.
  * An unmatched route becomes 404 not_found in the same shape, an unknown method 501.
+ * A form post to one of `formPaths` (the HTML pages' own routes) gets a page with the
+ * same status and headers instead, since a person at a browser reads it.
  */
-export function errorHandler(log: Logger): Middleware {
+export function errorHandler(log: Logger, formPaths: readonly string[] = []): Middleware {
   return async (ctx, next) => {
     let appError: AppError | undefined;
     try {
@@ -43,8 +47,12 @@ export function errorHandler(log: Logger): Middleware {
       }
     }
     if (!appError) return;
-    ctx.status = appError.status;
-    ctx.body = errorBody(appError);
+    if (formPaths.includes(ctx.path) && isFormPost(ctx)) {
+      sendPage(ctx, appError.status, failedFormPage(appError));
+    } else {
+      ctx.status = appError.status;
+      ctx.body = errorBody(appError);
+    }
     for (const [name, value] of Object.entries(appError.headers ?? {})) ctx.set(name, value);
   };
 }
