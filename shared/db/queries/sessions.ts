@@ -25,13 +25,14 @@ export async function insertSession(db: Queryable, session: NewSession): Promise
 
 /** The session when it is live: not revoked, not expired, and its user active. */
 export async function findLiveSession(db: Queryable, sessionId: string, userId: string): Promise<Session | undefined> {
-  const { rows } = await db.query<Session>(
-    `SELECT s.id, s.user_id, s.expires_at
-       FROM sessions s JOIN users u ON u.id = s.user_id
-      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
-        AND u.status = 'active'`,
-    [sessionId, userId],
-  );
+  const { rows } = await db.query<Session>({
+    name: 'find-live-session',
+    text: `SELECT s.id, s.user_id, s.expires_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+              AND u.status = 'active'`,
+    values: [sessionId, userId],
+  });
   return rows[0];
 }
 
