@@ -3,7 +3,11 @@ SHELL := /bin/bash
 NPM ?= npm
 COMPOSE ?= docker compose
 
-.PHONY: run test install build migrate bench services compose-up compose-down compose-logs clean
+.PHONY: help run test install build migrate bench services compose-up compose-down compose-logs clean
+
+## help: list these targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
 ## run: install what is missing, build, create the database if allowed, migrate, start every role on PORT (8001)
 run: build services
@@ -22,12 +26,15 @@ node_modules/.install-stamp: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	@touch $@
 
+## build: compile TypeScript into dist/
 build: install
 	$(NPM) run build
 
+## migrate: apply pending migrations to DATABASE_URL
 migrate: build
 	$(NPM) run migrate
 
+## bench: run every benchmark and print its figures (about 8 minutes)
 bench: install services
 	$(NPM) run bench
 
@@ -35,6 +42,7 @@ bench: install services
 services:
 	@scripts/ensure-services.sh
 
+## compose-up, compose-down, compose-logs: the whole stack with Docker Compose
 compose-up:
 	$(COMPOSE) up -d --wait
 
@@ -44,5 +52,6 @@ compose-down:
 compose-logs:
 	$(COMPOSE) logs -f --tail=200
 
+## clean: remove the build and the install stamp
 clean:
 	rm -rf dist node_modules/.install-stamp
