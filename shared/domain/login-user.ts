@@ -3,7 +3,7 @@ import { withTransaction } from '../db/pool.js';
 import { insertLoginAttempt } from '../db/queries/login-attempts.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { recordSignIn } from '../db/queries/sign-in.js';
-import { findCredentialsByEmail, lockUserForSignIn, updatePasswordHash, type UserCredentials } from '../db/queries/users.js';
+import { findCredentialsByEmail, lockUserForSignIn, updatePasswordHash, type SignInState, type UserCredentials } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
 import { createEvent } from '../events.js';
 import type { Services } from '../services.js';
@@ -24,7 +24,27 @@ export interface ClientInfo {
 
 type LoginDeps = Pick<Services, 'pool' | 'hasher' | 'accessTokens' | 'config'>;
 
+type Attempt = { email: string; ip: string | undefined; userAgent: string | undefined };
+
 const BLOCKING_STATUS = { locked: 'account_locked', disabled: 'account_disabled' } as const;
+
+/** A sign-in whose password verified but whose account changed during the check. */
+interface Refused {
+  code: 'invalid_credentials' | 'password_reset_required';
+  reason: 'password_changed' | 'password_reset_required';
+}
+
+/**
+ * The one rule for opening a session after the password check, judged under the user's
+ * lock: a password reset or change that committed meanwhile means the password just
+ * verified is no longer the account's (the same answer as a wrong one); a "this wasn't
+ * me" that committed meanwhile requires a reset.
+ */
+function refusalOf(state: SignInState | undefined): Refused | undefined {
+  if (!state?.password_unchanged) return { code: 'invalid_credentials', reason: 'password_changed' };
+  if (state.password_reset_required) return { code: 'password_reset_required', reason: 'password_reset_required' };
+  return undefined;
+}
 
 /**
  * Checks a password and opens a session. Unknown emails and wrong passwords get the
@@ -63,16 +83,56 @@ export async function loginUser(deps: LoginDeps, credentials: Credentials, clien
     throw new AppError('password_reset_required');
   }
 
-  if (!deps.hasher.needsRehash(user.password_hash)) return signIn(deps, user.id, email, client);
+  const opened = deps.hasher.needsRehash(user.password_hash)
+    ? await signInUpgradingHash(deps, user, password, attempt, client)
+    : await signIn(deps, user, attempt, client);
+  if ('code' in opened) {
+    await recordFailure(deps, user, attempt, opened.reason);
+    throw new AppError(opened.code);
+  }
+  return opened;
+}
 
-  // A hash with old parameters is upgraded in the same transaction as the sign-in.
+/** The usual sign-in: session, refresh token, attempt and event in one round trip (recordSignIn). */
+async function signIn(deps: LoginDeps, user: UserCredentials, attempt: Attempt, client: ClientInfo): Promise<IssuedTokens | Refused> {
+  const refreshToken = randomToken();
+  const outcome = await recordSignIn(deps.pool, {
+    userId: user.id,
+    email: attempt.email,
+    ip: client.ip,
+    userAgent: client.userAgent,
+    ttlSeconds: deps.config.sessions.absoluteTtlSeconds,
+    verifiedHash: user.password_hash,
+    refreshTokenHash: hashToken(refreshToken),
+    event: createEvent('LoginSucceeded', user.id),
+  });
+  const refused = refusalOf(outcome);
+  if (refused) return refused;
+  if (!outcome?.recorded) throw new Error(`sign-in of user ${user.id} recorded nothing although the account allowed it`);
+  const sessionId = outcome.recorded.session_id;
+  return {
+    sessionId,
+    accessToken: deps.accessTokens.sign({ sub: user.id, sid: sessionId }),
+    expiresIn: deps.accessTokens.ttlSeconds,
+    refreshToken,
+  };
+}
+
+/** A sign-in whose stored hash has old parameters: the hash is upgraded in the same transaction. */
+async function signInUpgradingHash(
+  deps: LoginDeps,
+  user: UserCredentials,
+  password: string,
+  attempt: Attempt,
+  client: ClientInfo,
+): Promise<IssuedTokens | Refused> {
   const upgradedHash = await deps.hasher.hash(password);
   return withTransaction(deps.pool, async (tx) => {
-    // Under a lock on the user: a concurrent "this wasn't me" either sees this session
-    // and revokes it, or has committed and is seen here.
-    if ((await lockUserForSignIn(tx, user.id, true))?.password_reset_required) {
-      throw new AppError('password_reset_required');
-    }
+    // Under a lock on the user: a concurrent reset, change or "this wasn't me" either sees
+    // this session and revokes it, or has committed and is seen here (and the hash of the
+    // old password is then never written over the new one).
+    const refused = refusalOf(await lockUserForSignIn(tx, user.id, user.password_hash, true));
+    if (refused) return refused;
     await updatePasswordHash(tx, user.id, upgradedHash);
     const issued = await openSession(tx, deps, { userId: user.id, ...client });
     const attemptId = await insertLoginAttempt(tx, { ...attempt, userId: user.id, success: true, reason: null });
@@ -81,31 +141,10 @@ export async function loginUser(deps: LoginDeps, credentials: Credentials, clien
   });
 }
 
-/** The usual sign-in: session, refresh token, attempt and event in one round trip (recordSignIn). */
-async function signIn(deps: LoginDeps, userId: string, email: string, client: ClientInfo): Promise<IssuedTokens> {
-  const refreshToken = randomToken();
-  const recorded = await recordSignIn(deps.pool, {
-    userId,
-    email,
-    ip: client.ip,
-    userAgent: client.userAgent,
-    ttlSeconds: deps.config.sessions.absoluteTtlSeconds,
-    refreshTokenHash: hashToken(refreshToken),
-    event: createEvent('LoginSucceeded', userId),
-  });
-  if (!recorded) throw new AppError('password_reset_required');
-  return {
-    sessionId: recorded.session_id,
-    accessToken: deps.accessTokens.sign({ sub: userId, sid: recorded.session_id }),
-    expiresIn: deps.accessTokens.ttlSeconds,
-    refreshToken,
-  };
-}
-
 async function recordFailure(
   deps: LoginDeps,
   user: UserCredentials,
-  attempt: { email: string; ip: string | undefined; userAgent: string | undefined },
+  attempt: Attempt,
   reason: string,
 ): Promise<void> {
   await withTransaction(deps.pool, async (tx) => {

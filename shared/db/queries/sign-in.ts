@@ -1,5 +1,6 @@
 import type { DomainEvent } from '../../events.js';
 import type { Queryable } from '../pool.js';
+import type { SignInState } from './users.js';
 
 export interface SignIn {
   userId: string;
@@ -7,6 +8,8 @@ export interface SignIn {
   ip: string | undefined;
   userAgent: string | undefined;
   ttlSeconds: number;
+  /** The hash the password was verified against: the session opens only while it is still the stored one. */
+  verifiedHash: string;
   refreshTokenHash: string;
   /** The LoginSucceeded event; data.session_id and data.attempt_id are filled in here. */
   event: DomainEvent;
@@ -20,28 +23,33 @@ export interface RecordedSignIn {
 
 /**
  * A successful sign-in in one statement, so one round trip and atomic without BEGIN and
- * COMMIT: share-locks the user (users before sessions before refresh_tokens) and, unless a
- * password reset is required, inserts the session, its refresh token, the login_attempts
- * row and the LoginSucceeded outbox row. No row back means a reset is required (a
- * concurrent "this wasn't me" committed first; one that commits later sees this session).
- * While argon2 keeps every core busy, each round trip costs a wake-up on both sides, which
- * is what bounded login throughput (bench/); prepared by name for the same reason.
+ * COMMIT: share-locks the user (users before sessions before refresh_tokens) and, while
+ * the stored hash is still the one the password was verified against and no password
+ * reset is required, inserts the session, its refresh token, the login_attempts row and
+ * the LoginSucceeded outbox row. The state it read comes back either way, with `recorded`
+ * only when the session opened: a password reset or change, or a "this wasn't me", that
+ * committed during the password check refuses it; one that commits later sees this
+ * session and revokes it. While argon2 keeps every core busy, each round trip costs a
+ * wake-up on both sides, which is what bounded login throughput (bench/); prepared by
+ * name for the same reason. Undefined when the user row is gone.
  */
-export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<RecordedSignIn | undefined> {
-  const { rows } = await db.query<RecordedSignIn>({
+export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(SignInState & { recorded?: RecordedSignIn }) | undefined> {
+  const { rows } = await db.query<SignInState & { session_id: string | null; expires_at: Date | null; attempt_id: string | null }>({
     name: 'record-sign-in',
-    text: `WITH u AS (SELECT id FROM users WHERE id = $1 AND NOT password_reset_required FOR SHARE),
+    text: `WITH u AS (SELECT id, password_reset_required, password_hash = $11 AS password_unchanged FROM users WHERE id = $1 FOR SHARE),
+       ok AS (SELECT id FROM u WHERE password_unchanged AND NOT password_reset_required),
        s AS (INSERT INTO sessions (user_id, user_agent, ip_addr, expires_at)
-             SELECT id, $2, $3::inet, now() + make_interval(secs => $4) FROM u RETURNING id, expires_at),
+             SELECT id, $2, $3::inet, now() + make_interval(secs => $4) FROM ok RETURNING id, expires_at),
        r AS (INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT id, $5, expires_at FROM s),
        a AS (INSERT INTO login_attempts (user_id, email, ip_addr, user_agent, success, reason)
-             SELECT id, $6, $3::inet, $2, true, NULL FROM u RETURNING id),
+             SELECT id, $6, $3::inet, $2, true, NULL FROM ok RETURNING id),
        o AS (INSERT INTO outbox (event_id, aggregate_id, topic, type, payload, created_at)
              SELECT $7, $1, 'user.events', $8,
                     jsonb_set(jsonb_set($9::jsonb, '{data,session_id}', to_jsonb(s.id::text)), '{data,attempt_id}', to_jsonb(a.id::text)),
                     $10
                FROM s, a)
-     SELECT s.id AS session_id, s.expires_at, a.id AS attempt_id FROM s, a`,
+     SELECT u.password_reset_required, u.password_unchanged, s.id AS session_id, s.expires_at, a.id AS attempt_id
+       FROM u LEFT JOIN s ON true LEFT JOIN a ON true`,
     values: [
       signIn.userId,
       signIn.userAgent ?? null,
@@ -53,7 +61,11 @@ export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<Recor
       signIn.event.type,
       JSON.stringify(signIn.event),
       signIn.event.occurred_at,
+      signIn.verifiedHash,
     ],
   });
-  return rows[0];
+  const row = rows[0];
+  if (!row) return undefined;
+  const { session_id, expires_at, attempt_id, ...state } = row;
+  return session_id && expires_at && attempt_id ? { ...state, recorded: { session_id, expires_at, attempt_id } } : state;
 }

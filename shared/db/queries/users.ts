@@ -59,19 +59,23 @@ export async function updatePasswordHash(db: Queryable, userId: string, password
   ]);
 }
 
+/** What a sign-in re-reads under the user's lock, after its (slow) password check. */
+export interface SignInState {
+  password_reset_required: boolean;
+  /** The stored hash is still the one the password was verified against: no reset or change committed meanwhile. */
+  password_unchanged: boolean;
+}
+
 /**
  * Locks the user row for opening a session (users before sessions: the lock order):
  * shared, or for update when the same transaction rewrites the hash, so two sign-ins
- * that both upgrade a hash queue up instead of deadlocking.
+ * that both upgrade a hash queue up instead of deadlocking. `verifiedHash` is the hash
+ * the password was checked against.
  */
-export async function lockUserForSignIn(
-  db: Queryable,
-  userId: string,
-  forUpdate: boolean,
-): Promise<{ password_reset_required: boolean } | undefined> {
-  const { rows } = await db.query<{ password_reset_required: boolean }>(
-    `SELECT password_reset_required FROM users WHERE id = $1 ${forUpdate ? 'FOR NO KEY UPDATE' : 'FOR SHARE'}`,
-    [userId],
+export async function lockUserForSignIn(db: Queryable, userId: string, verifiedHash: string, forUpdate: boolean): Promise<SignInState | undefined> {
+  const { rows } = await db.query<SignInState>(
+    `SELECT password_reset_required, password_hash = $2 AS password_unchanged FROM users WHERE id = $1 ${forUpdate ? 'FOR NO KEY UPDATE' : 'FOR SHARE'}`,
+    [userId, verifiedHash],
   );
   return rows[0];
 }

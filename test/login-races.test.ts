@@ -1,0 +1,111 @@
+import argon2 from 'argon2';
+import { expect } from 'chai';
+import type { PasswordHasher } from '../shared/crypto/password-hasher.js';
+import { loginUser as loginInProcess } from '../shared/domain/login-user.js';
+import { AppError } from '../shared/errors.js';
+import { expectFailure, sql } from './support/expectations.js';
+import { testApp } from './support/hooks.js';
+import { loginUser, registerUser, request, strongPassword } from './support/http.js';
+
+/**
+ * The app's own hasher, except that each verify, once argon2 has answered, waits for
+ * release(): the window in which a password reset or change can commit between a
+ * login's password check and its session.
+ */
+function pausingHasher(hasher: PasswordHasher) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let verified!: () => void;
+  const checked = new Promise<void>((resolve) => (verified = resolve));
+  const paused: PasswordHasher = Object.create(hasher);
+  paused.verify = async (hash, password) => {
+    const ok = await hasher.verify(hash, password);
+    verified();
+    await released;
+    return ok;
+  };
+  return { hasher: paused, checked, release };
+}
+
+/** Starts a login in this process whose password check pauses; resolves to its outcome once released. */
+function pausedLogin(email: string, password: string) {
+  const { services } = testApp();
+  const pausing = pausingHasher(services.hasher);
+  const outcome = loginInProcess({ ...services, hasher: pausing.hasher }, { email, password }, { ip: '192.0.2.7', userAgent: 'race' }).then(
+    () => 'signed in',
+    (error: unknown) => (error instanceof AppError ? error.code : `unexpected ${String(error)}`),
+  );
+  return { checked: pausing.checked, release: pausing.release, outcome };
+}
+
+async function changePassword(token: string, current: string, next: string): Promise<void> {
+  const response = await request('POST', '/password/change', {
+    json: { current_password: current, new_password: next },
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(response.status, response.text).to.equal(200);
+}
+
+async function liveSessions(userId: string): Promise<number> {
+  const [row] = await sql<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
+  return row!.n;
+}
+
+describe('a login racing a password change', () => {
+  it('opens no session once the change commits during its password check, and records the attempt as failed', async () => {
+    const { email, password, userId } = await registerUser();
+    const { token } = await loginUser(email, password);
+    const login = pausedLogin(email, password);
+    await login.checked;
+
+    const newPassword = strongPassword();
+    await changePassword(token, password, newPassword);
+    login.release();
+
+    expect(await login.outcome).to.equal('invalid_credentials');
+    // Only the session that changed the password is left; the old password opened nothing.
+    expect(await liveSessions(userId)).to.equal(1);
+    const [attempt] = await sql<{ success: boolean; reason: string }>(
+      `SELECT success, reason FROM login_attempts WHERE user_id = $1 AND user_agent = 'race'`,
+      [userId],
+    );
+    expect(attempt).to.deep.equal({ success: false, reason: 'password_changed' });
+    expectFailure(await request('POST', '/login', { json: { email, password } }), 401, 'invalid_credentials');
+    expect((await request('POST', '/login', { json: { email, password: newPassword } })).status).to.equal(200);
+  });
+
+  it('never writes the upgraded hash of the old password over the new one', async () => {
+    const { email, password, userId } = await registerUser();
+    const { token } = await loginUser(email, password);
+    // A hash made with weaker parameters than the app's: the next login upgrades it.
+    const weakHash = await argon2.hash(password, { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 });
+    await sql('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, weakHash]);
+    expect(testApp().services.hasher.needsRehash(weakHash)).to.equal(true);
+    const login = pausedLogin(email, password);
+    await login.checked;
+
+    const newPassword = strongPassword();
+    await changePassword(token, password, newPassword);
+    login.release();
+
+    expect(await login.outcome).to.equal('invalid_credentials');
+    expect(await liveSessions(userId)).to.equal(1);
+    expectFailure(await request('POST', '/login', { json: { email, password } }), 401, 'invalid_credentials');
+    expect((await request('POST', '/login', { json: { email, password: newPassword } })).status).to.equal(200);
+  });
+
+  it('still signs in, and upgrades the hash, when nothing changed during the check', async () => {
+    const { email, password, userId } = await registerUser();
+    const weakHash = await argon2.hash(password, { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 });
+    await sql('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, weakHash]);
+    const login = pausedLogin(email, password);
+    await login.checked;
+    login.release();
+
+    expect(await login.outcome).to.equal('signed in');
+    expect(await liveSessions(userId)).to.equal(1);
+    const [row] = await sql<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [userId]);
+    expect(row!.password_hash).to.not.equal(weakHash);
+    expect(testApp().services.hasher.needsRehash(row!.password_hash)).to.equal(false);
+  });
+});
