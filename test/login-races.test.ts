@@ -38,65 +38,65 @@ function pausedLogin(email: string, password: string) {
   return { checked: pausing.checked, release: pausing.release, outcome };
 }
 
-async function changePassword(token: string, current: string, next: string): Promise<void> {
-  const response = await request('POST', '/password/change', {
-    json: { current_password: current, new_password: next },
-    headers: { authorization: `Bearer ${token}` },
-  });
-  expect(response.status, response.text).to.equal(200);
-}
-
 async function liveSessions(userId: string): Promise<number> {
   const [row] = await sql<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
   return row!.n;
 }
 
+/** A hash of `password` made with weaker parameters than the app's: the next login upgrades it. */
+function weakHashOf(password: string): Promise<string> {
+  return argon2.hash(password, { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 });
+}
+
+/**
+ * Signs the user in once (the session that will change the password), starts a login
+ * with the old password that pauses after its check, changes the password through the
+ * API meanwhile, then lets the login go on: returns its outcome, having checked that
+ * only the changing session is live and that only the new password signs in.
+ */
+async function changeDuringLogin(user: { email: string; password: string; userId: string }): Promise<string> {
+  const { email, password, userId } = user;
+  const { token } = await loginUser(email, password);
+  const login = pausedLogin(email, password);
+  await login.checked;
+
+  const newPassword = strongPassword();
+  const changed = await request('POST', '/password/change', {
+    json: { current_password: password, new_password: newPassword },
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(changed.status, changed.text).to.equal(200);
+  login.release();
+
+  const outcome = await login.outcome;
+  // Only the session that changed the password is left; the old password opened nothing.
+  expect(await liveSessions(userId)).to.equal(1);
+  expectFailure(await request('POST', '/login', { json: { email, password } }), 401, 'invalid_credentials');
+  expect((await request('POST', '/login', { json: { email, password: newPassword } })).status).to.equal(200);
+  return outcome;
+}
+
 describe('a login racing a password change', () => {
   it('opens no session once the change commits during its password check, and records the attempt as failed', async () => {
-    const { email, password, userId } = await registerUser();
-    const { token } = await loginUser(email, password);
-    const login = pausedLogin(email, password);
-    await login.checked;
-
-    const newPassword = strongPassword();
-    await changePassword(token, password, newPassword);
-    login.release();
-
-    expect(await login.outcome).to.equal('invalid_credentials');
-    // Only the session that changed the password is left; the old password opened nothing.
-    expect(await liveSessions(userId)).to.equal(1);
-    const [attempt] = await sql<{ success: boolean; reason: string }>(
-      `SELECT success, reason FROM login_attempts WHERE user_id = $1 AND user_agent = 'race'`,
-      [userId],
-    );
-    expect(attempt).to.deep.equal({ success: false, reason: 'password_changed' });
-    expectFailure(await request('POST', '/login', { json: { email, password } }), 401, 'invalid_credentials');
-    expect((await request('POST', '/login', { json: { email, password: newPassword } })).status).to.equal(200);
+    const user = await registerUser();
+    expect(await changeDuringLogin(user)).to.equal('invalid_credentials');
+    const attempts = await sql<{ success: boolean; reason: string }>(`SELECT success, reason FROM login_attempts WHERE user_id = $1 AND user_agent = 'race'`, [
+      user.userId,
+    ]);
+    expect(attempts).to.deep.equal([{ success: false, reason: 'password_changed' }]);
   });
 
   it('never writes the upgraded hash of the old password over the new one', async () => {
-    const { email, password, userId } = await registerUser();
-    const { token } = await loginUser(email, password);
-    // A hash made with weaker parameters than the app's: the next login upgrades it.
-    const weakHash = await argon2.hash(password, { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 });
-    await sql('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, weakHash]);
+    const user = await registerUser();
+    const weakHash = await weakHashOf(user.password);
+    await sql('UPDATE users SET password_hash = $2 WHERE id = $1', [user.userId, weakHash]);
     expect(testApp().services.hasher.needsRehash(weakHash)).to.equal(true);
-    const login = pausedLogin(email, password);
-    await login.checked;
-
-    const newPassword = strongPassword();
-    await changePassword(token, password, newPassword);
-    login.release();
-
-    expect(await login.outcome).to.equal('invalid_credentials');
-    expect(await liveSessions(userId)).to.equal(1);
-    expectFailure(await request('POST', '/login', { json: { email, password } }), 401, 'invalid_credentials');
-    expect((await request('POST', '/login', { json: { email, password: newPassword } })).status).to.equal(200);
+    expect(await changeDuringLogin(user)).to.equal('invalid_credentials');
   });
 
   it('still signs in, and upgrades the hash, when nothing changed during the check', async () => {
     const { email, password, userId } = await registerUser();
-    const weakHash = await argon2.hash(password, { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 });
+    const weakHash = await weakHashOf(password);
     await sql('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, weakHash]);
     const login = pausedLogin(email, password);
     await login.checked;
