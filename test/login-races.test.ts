@@ -76,7 +76,7 @@ async function changeDuringLogin(user: { email: string; password: string; userId
   return outcome;
 }
 
-describe('a login racing a password change', () => {
+describe('a login racing a change to its account', () => {
   it('opens no session once the change commits during its password check, and records the attempt as failed', async () => {
     const user = await registerUser();
     expect(await changeDuringLogin(user)).to.equal('invalid_credentials');
@@ -92,6 +92,24 @@ describe('a login racing a password change', () => {
     await sql('UPDATE users SET password_hash = $2 WHERE id = $1', [user.userId, weakHash]);
     expect(testApp().services.hasher.needsRehash(weakHash)).to.equal(true);
     expect(await changeDuringLogin(user)).to.equal('invalid_credentials');
+  });
+
+  it('opens no session for an account deleted during its password check, and records the attempt as for an unknown address', async () => {
+    const { email, password, userId } = await registerUser();
+    const { token } = await loginUser(email, password);
+    const login = pausedLogin(email, password);
+    await login.checked;
+
+    const deleted = await request('DELETE', '/me', { json: { password }, headers: { authorization: `Bearer ${token}` } });
+    expect(deleted.status, deleted.text).to.equal(204);
+    login.release();
+
+    expect(await login.outcome).to.equal('invalid_credentials');
+    expect(await liveSessions(userId)).to.equal(0);
+    const attempts = await sql<{ user_id: string | null; reason: string }>(`SELECT user_id, reason FROM login_attempts WHERE email = $1 AND user_agent = 'race'`, [
+      email,
+    ]);
+    expect(attempts).to.deep.equal([{ user_id: null, reason: 'unknown_email' }]);
   });
 
   it('still signs in, and upgrades the hash, when nothing changed during the check', async () => {

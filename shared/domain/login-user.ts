@@ -30,18 +30,22 @@ const BLOCKING_STATUS = { locked: 'account_locked', disabled: 'account_disabled'
 
 /** A sign-in whose password verified but whose account changed during the check. */
 interface Refused {
-  code: 'invalid_credentials' | 'password_reset_required';
-  reason: 'password_changed' | 'password_reset_required';
+  code: 'invalid_credentials' | 'password_reset_required' | (typeof BLOCKING_STATUS)[keyof typeof BLOCKING_STATUS];
+  /** The login_attempts reason; `unknown_email` (a deletion) is recorded as for an address nobody holds. */
+  reason: 'unknown_email' | 'password_changed' | 'password_reset_required' | (typeof BLOCKING_STATUS)[keyof typeof BLOCKING_STATUS];
 }
 
 /**
  * The one rule for opening a session after the password check, judged under the user's
- * lock: a password reset or change that committed meanwhile means the password just
- * verified is no longer the account's (the same answer as a wrong one); a "this wasn't
- * me" that committed meanwhile requires a reset.
+ * lock, for whatever committed during the check: a deletion makes the address unknown;
+ * a lock or disabling answers as it would have before the check; a password reset or
+ * change means the password just verified is no longer the account's (the answer to a
+ * wrong one); a "this wasn't me" requires a reset.
  */
 function refusalOf(state: SignInState | undefined): Refused | undefined {
-  if (!state?.password_unchanged) return { code: 'invalid_credentials', reason: 'password_changed' };
+  if (!state || state.status === 'deleted') return { code: 'invalid_credentials', reason: 'unknown_email' };
+  if (state.status !== 'active') return { code: BLOCKING_STATUS[state.status], reason: BLOCKING_STATUS[state.status] };
+  if (!state.password_unchanged) return { code: 'invalid_credentials', reason: 'password_changed' };
   if (state.password_reset_required) return { code: 'password_reset_required', reason: 'password_reset_required' };
   return undefined;
 }
@@ -87,7 +91,8 @@ export async function loginUser(deps: LoginDeps, credentials: Credentials, clien
     ? await signInUpgradingHash(deps, user, password, attempt, client)
     : await signIn(deps, user, attempt, client);
   if ('code' in opened) {
-    await recordFailure(deps, user, attempt, opened.reason);
+    if (opened.reason === 'unknown_email') await insertLoginAttempt(deps.pool, { ...attempt, userId: undefined, success: false, reason: opened.reason });
+    else await recordFailure(deps, user, attempt, opened.reason);
     throw new AppError(opened.code);
   }
   return opened;

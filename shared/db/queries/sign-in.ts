@@ -24,11 +24,11 @@ export interface RecordedSignIn {
 /**
  * A successful sign-in in one statement, so one round trip and atomic without BEGIN and
  * COMMIT: share-locks the user (users before sessions before refresh_tokens) and, while
- * the stored hash is still the one the password was verified against and no password
- * reset is required, inserts the session, its refresh token, the login_attempts row and
+ * the account is active, its stored hash is still the one the password was verified
+ * against and no password reset is required, inserts the session, its refresh token, the login_attempts row and
  * the LoginSucceeded outbox row. The state it read comes back either way, with `recorded`
- * only when the session opened: a password reset or change, or a "this wasn't me", that
- * committed during the password check refuses it; one that commits later sees this
+ * only when the session opened: a password reset or change, a "this wasn't me", a lock or
+ * a deletion that committed during the password check refuses it; one that commits later sees this
  * session and revokes it. While argon2 keeps every core busy, each round trip costs a
  * wake-up on both sides, which is what bounded login throughput (bench/); prepared by
  * name for the same reason. Undefined when the user row is gone.
@@ -36,8 +36,8 @@ export interface RecordedSignIn {
 export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(SignInState & { recorded?: RecordedSignIn }) | undefined> {
   const { rows } = await db.query<SignInState & { session_id: string | null; expires_at: Date | null; attempt_id: string | null }>({
     name: 'record-sign-in',
-    text: `WITH u AS (SELECT id, password_reset_required, password_hash = $11 AS password_unchanged FROM users WHERE id = $1 FOR SHARE),
-       ok AS (SELECT id FROM u WHERE password_unchanged AND NOT password_reset_required),
+    text: `WITH u AS (SELECT id, status, password_reset_required, password_hash = $11 AS password_unchanged FROM users WHERE id = $1 FOR SHARE),
+       ok AS (SELECT id FROM u WHERE status = 'active' AND password_unchanged AND NOT password_reset_required),
        s AS (INSERT INTO sessions (user_id, user_agent, ip_addr, expires_at)
              SELECT id, $2, $3::inet, now() + make_interval(secs => $4) FROM ok RETURNING id, expires_at),
        r AS (INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT id, $5, expires_at FROM s),
@@ -48,7 +48,7 @@ export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(Sign
                     jsonb_set(jsonb_set($9::jsonb, '{data,session_id}', to_jsonb(s.id::text)), '{data,attempt_id}', to_jsonb(a.id::text)),
                     $10
                FROM s, a)
-     SELECT u.password_reset_required, u.password_unchanged, s.id AS session_id, s.expires_at, a.id AS attempt_id
+     SELECT u.status, u.password_reset_required, u.password_unchanged, s.id AS session_id, s.expires_at, a.id AS attempt_id
        FROM u LEFT JOIN s ON true LEFT JOIN a ON true`,
     values: [
       signIn.userId,

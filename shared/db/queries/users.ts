@@ -61,6 +61,7 @@ export async function updatePasswordHash(db: Queryable, userId: string, password
 
 /** What a sign-in re-reads under the user's lock, after its (slow) password check. */
 export interface SignInState {
+  status: UserStatus;
   password_reset_required: boolean;
   /** The stored hash is still the one the password was verified against: no reset or change committed meanwhile. */
   password_unchanged: boolean;
@@ -74,7 +75,7 @@ export interface SignInState {
  */
 export async function lockUserForSignIn(db: Queryable, userId: string, verifiedHash: string, forUpdate: boolean): Promise<SignInState | undefined> {
   const { rows } = await db.query<SignInState>(
-    `SELECT password_reset_required, password_hash = $2 AS password_unchanged FROM users WHERE id = $1 ${forUpdate ? 'FOR NO KEY UPDATE' : 'FOR SHARE'}`,
+    `SELECT status, password_reset_required, password_hash = $2 AS password_unchanged FROM users WHERE id = $1 ${forUpdate ? 'FOR NO KEY UPDATE' : 'FOR SHARE'}`,
     [userId, verifiedHash],
   );
   return rows[0];
