@@ -88,6 +88,17 @@ describe('rate limits', function () {
       expectRateLimited(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 900);
     });
 
+    it('counts the addresses the database takes for one account as one, "İ" and "Σ" included', async () => {
+      // PostgreSQL lowers "İ" to "i" and every "Σ" to "σ"; String.toLowerCase() would give "i̇" and a final "ς".
+      const { email } = await registerUser(`ilkin-σ-${crypto.randomBytes(4).toString('hex')}@example.com`);
+      const variants = [email.replace('i', 'İ'), email.replace(/i/g, 'İ'), email.replace('σ', 'Σ'), email.toUpperCase()];
+      const [row] = await sql<{ same: boolean }>('SELECT bool_and(email = v::citext) AS same FROM users, unnest($2::text[]) v WHERE email = $1', [email, variants]);
+      expect(row?.same, 'the database takes every variant for the account').to.equal(true);
+      for (const variant of variants.slice(0, 3)) expectFailure(await loginAt(app, variant, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      expectRateLimited(await loginAt(app, variants[3]!, 'Wrong-password-123', randomIpv4()), 900);
+      expect(await attemptRows(email)).to.equal(3);
+    });
+
     it('does not count a successful login, nor forgive the failures before it', async () => {
       const { email, password } = await registerUser();
       for (let i = 0; i < 2; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');

@@ -12,6 +12,19 @@ export function canonicalEmail(raw: string): string {
 }
 
 /**
+ * The canonical email as PostgreSQL's citext compares it, for keys that must name the
+ * same account as the database does (the rate limits'). lower() maps each code point to
+ * one (Unicode's simple case mapping), where String.toLowerCase() may map one to two
+ * ("İ" to "i" and a combining dot) or lower a word-final "Σ" to "ς": with it, "vİctim@"
+ * and "victim@" would be one account in the database but two to a limit.
+ */
+export function emailComparisonKey(raw: string): string {
+  let key = '';
+  for (const char of canonicalEmail(raw)) key += String.fromCodePoint(char.toLowerCase().codePointAt(0)!);
+  return key;
+}
+
+/**
  * The canonical form of an email for storing, or 400 invalid_request naming the field.
  * Case is kept as given; uniqueness is case-insensitive in the database (citext).
  */

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
-import { canonicalEmail } from '../domain/email-address.js';
+import { emailComparisonKey } from '../domain/email-address.js';
 
 /** The eight 16-bit groups of an IPv6 address, or undefined when it is not one. */
 function ipv6Groups(address: string): number[] | undefined {
@@ -48,8 +48,8 @@ export function networkLimitKey(ip: string | undefined): string {
 
 /**
  * The limit key of an account named by email: the canonical address compared without
- * case (as the citext column does), hashed so that Redis holds no addresses.
+ * case exactly as the citext column does, hashed so that Redis holds no addresses.
  */
 export function accountLimitKey(email: string): string {
-  return crypto.createHash('sha256').update(canonicalEmail(email).toLowerCase()).digest('base64url').slice(0, 27);
+  return crypto.createHash('sha256').update(emailComparisonKey(email)).digest('base64url').slice(0, 27);
 }
