@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { UNROUTED_QUEUE } from '../shared/broker/broker-topology.js';
 import type { Config } from '../shared/config/config.js';
+import { withTransaction } from '../shared/db/pool.js';
 import { insertOutboxEvent } from '../shared/db/queries/outbox.js';
 import { createEvent, type DomainEvent } from '../shared/events.js';
 import type { Component } from '../shared/process/boot.js';
@@ -37,9 +38,12 @@ async function outboxRow(eventId: string): Promise<OutboxState> {
   return rows[0]!;
 }
 
+/** Writes an event to the outbox, with another topic (exchange) when given: in one transaction, so the relay never sees the row before its topic. */
 async function insertEvent(event: DomainEvent, topic?: string): Promise<void> {
-  await insertOutboxEvent(pool(), event);
-  if (topic) await pool().query('UPDATE outbox SET topic = $2 WHERE event_id = $1', [event.event_id, topic]);
+  await withTransaction(pool(), async (tx) => {
+    await insertOutboxEvent(tx, event);
+    if (topic) await tx.query('UPDATE outbox SET topic = $2 WHERE event_id = $1', [event.event_id, topic]);
+  });
 }
 
 /** The `outbox:replay` command from source (`npx tsx bin/outbox-replay.ts <args>`) against the test database. */
