@@ -97,12 +97,14 @@ describe('maintenance', () => {
       // Never published (set aside after failures): kept however old.
       await insertOutbox(userId, null, "now() - interval '30 days'", "now() - interval '30 days'"),
     ];
-    const reactionEvents = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const reactionEvents = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     await pool().query(
-      `INSERT INTO reactions (event_id, job_name, payload, created_at, completed_at) VALUES
-         ($1, 'write-audit-log', '{}', now() - interval '9 days', now() - interval '8 days'),
-         ($2, 'write-audit-log', '{}', now() - interval '2 days', now() - interval '1 day'),
-         ($3, 'write-audit-log', '{}', now() - interval '30 days', NULL)`,
+      `INSERT INTO reactions (event_id, job_name, payload, created_at, completed_at, given_up_at) VALUES
+         ($1, 'write-audit-log', '{}', now() - interval '9 days', now() - interval '8 days', NULL),
+         ($2, 'write-audit-log', '{}', now() - interval '2 days', now() - interval '1 day', NULL),
+         ($3, 'write-audit-log', '{}', now() - interval '30 days', NULL, NULL),
+         -- Given up long ago (marked completed too): kept until an operator replays it.
+         ($4, 'write-audit-log', '{}', now() - interval '30 days', now() - interval '29 days', now() - interval '29 days')`,
       reactionEvents,
     );
     const attemptsGone = await ids(

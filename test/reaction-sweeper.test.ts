@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { Worker } from 'bullmq';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import { findOverdueReactions } from '../shared/db/queries/reactions.js';
 import type { DomainEvent } from '../shared/events.js';
 import { projectRoot } from '../shared/project-root.js';
 import { reactionJobId } from '../shared/queues/jobs.js';
@@ -94,6 +95,20 @@ describe('reaction sweeper and finished jobs', function () {
     await sink?.close();
     await vhost?.remove();
     await redis?.stop();
+  });
+
+  it('takes a never-enqueued reaction only once it is no longer fresh, and an enqueued one once it is overdue', async () => {
+    const ids: string[] = Array.from({ length: 4 }, () => crypto.randomUUID());
+    await sql(
+      `INSERT INTO reactions (event_id, job_name, payload, created_at, enqueued_at) VALUES
+         ($1, 'write-audit-log', '{}', now() - interval '1 second', NULL),
+         ($2, 'write-audit-log', '{}', now() - interval '1 minute', NULL),
+         ($3, 'write-audit-log', '{}', now() - interval '1 minute', now() - interval '5 seconds'),
+         ($4, 'write-audit-log', '{}', now() - interval '5 minutes', now() - interval '2 minutes')`,
+      ids,
+    );
+    const overdue = await findOverdueReactions(testApp().services.pool, 60, 10, 10_000);
+    expect(overdue.map((reaction) => reaction.event_id).filter((id) => ids.includes(id))).to.have.members([ids[1], ids[3]]);
   });
 
   it('runs again a reaction whose job failed after its last retry, and mails once', async () => {

@@ -37,11 +37,6 @@ export class ReactionLane {
 
   constructor(private readonly options: ReactionLaneOptions) {}
 
-  /** True while reactions wait or are being enqueued. */
-  get busy(): boolean {
-    return this.running !== undefined;
-  }
-
   push(reactions: Reaction[]): void {
     if (reactions.length === 0) return;
     if (this.pending.length + reactions.length > this.options.maxPending) {

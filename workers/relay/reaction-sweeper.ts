@@ -14,22 +14,30 @@ export interface ReactionSweeperOptions {
 }
 
 const SWEEP_LIMIT = 5_000;
+/**
+ * A reaction recorded this recently and not yet enqueued is still the lane's (it hands
+ * reactions to Redis within LANE_MAX_DEFER_MS, 5 s, of their commit); older ones were
+ * dropped (Redis away, the lane full) and are the sweeper's.
+ */
+const FRESH_SECONDS = 10;
 
 /**
  * Every intervalMs, hands the lane the reactions that were never enqueued or not
  * completed within timeoutSeconds of being enqueued (Redis lost them, or was away, or
  * their job failed after its last retry: such a job is cleared first, since re-adding a
  * job under a finished job's id would be a no-op).
- * Runs on the leader only, so relays do not enqueue the same reactions side by side;
- * skips a round while the lane is still busy with fresh ones.
+ * Runs on the leader only, so relays do not enqueue the same reactions side by side.
+ * It runs however busy the lane is (a steady stream of events keeps it busy), leaving
+ * the lane the reactions recorded in the last FRESH_SECONDS; one it hands over twice is
+ * added once, under its deterministic job id.
  */
 export function startReactionSweeper(options: ReactionSweeperOptions): { stop(): Promise<void> } {
   const { pool, lane, clearFinished, log, timeoutSeconds, intervalMs } = options;
   let sweeping: Promise<void> | undefined;
   const timer = setInterval(() => {
-    if (sweeping || lane.busy) return;
+    if (sweeping) return;
     sweeping = (async () => {
-      const overdue = await findOverdueReactions(pool, timeoutSeconds, SWEEP_LIMIT);
+      const overdue = await findOverdueReactions(pool, timeoutSeconds, FRESH_SECONDS, SWEEP_LIMIT);
       if (overdue.length === 0) return;
       const cleared = await clearFinished(overdue);
       log.info({ reactions: overdue.length, finished_jobs_cleared: cleared }, 're-enqueueing overdue reactions');

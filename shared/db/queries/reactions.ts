@@ -30,15 +30,19 @@ export async function markReactionsEnqueued(db: Queryable, reactions: Array<Pick
   );
 }
 
-/** Reactions not completed and not enqueued within timeoutSeconds (or never enqueued). */
-export async function findOverdueReactions(db: Queryable, timeoutSeconds: number, limit: number): Promise<Reaction[]> {
+/**
+ * Reactions not completed within timeoutSeconds of being enqueued, or never enqueued
+ * although recorded more than freshSeconds ago (the younger ones are still on their way).
+ */
+export async function findOverdueReactions(db: Queryable, timeoutSeconds: number, freshSeconds: number, limit: number): Promise<Reaction[]> {
   const { rows } = await db.query<Reaction>(
     `SELECT event_id, job_name, payload FROM reactions
       WHERE completed_at IS NULL
-        AND (enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => $1))
+        AND (enqueued_at IS NULL AND created_at < now() - make_interval(secs => $2)
+             OR enqueued_at < now() - make_interval(secs => $1))
       ORDER BY enqueued_at NULLS FIRST
-      LIMIT $2`,
-    [timeoutSeconds, limit],
+      LIMIT $3`,
+    [timeoutSeconds, freshSeconds, limit],
   );
   return rows;
 }
@@ -94,11 +98,15 @@ export async function resetGivenUpReactions(db: Queryable, eventId: string): Pro
   return rows.map((row) => row.job_name);
 }
 
-/** Deletes up to `limit` reactions completed more than `days` ago (pending ones stay); returns how many. */
+/**
+ * Deletes up to `limit` reactions completed more than `days` ago; returns how many.
+ * Pending ones stay, and so do given-up ones (also marked completed) until an operator
+ * replays them: `outbox:replay --list` is where they are found.
+ */
 export async function deleteCompletedReactionsOlderThan(db: Queryable, days: number, limit: number): Promise<number> {
   const { rowCount } = await db.query(
     `DELETE FROM reactions WHERE (event_id, job_name) IN (
-       SELECT event_id, job_name FROM reactions WHERE completed_at < now() - make_interval(days => $1)
+       SELECT event_id, job_name FROM reactions WHERE completed_at < now() - make_interval(days => $1) AND given_up_at IS NULL
         LIMIT $2 FOR UPDATE SKIP LOCKED)`,
     [days, limit],
   );
