@@ -33,11 +33,12 @@ async function existing(table: string, idList: string[]): Promise<string[]> {
   return rows.map((row) => row.id).sort();
 }
 
-async function insertOutbox(userId: string, published: string | null, created = 'now()', failed = 'NULL'): Promise<string> {
+/** An outbox row; its reactions count as recorded when it was published, unless `reactions` says otherwise. */
+async function insertOutbox(userId: string, published: string | null, created = 'now()', failed = 'NULL', reactions = published): Promise<string> {
   const event = createEvent('ProfileUpdated', userId);
   const [id] = await ids(
-    `INSERT INTO outbox (event_id, aggregate_id, topic, type, payload, created_at, published_at, failed_at)
-     VALUES ($1, $2, 'user.events', $3, $4, ${created}, ${published ?? 'NULL'}, ${failed}) RETURNING id`,
+    `INSERT INTO outbox (event_id, aggregate_id, topic, type, payload, created_at, published_at, failed_at, reactions_at)
+     VALUES ($1, $2, 'user.events', $3, $4, ${created}, ${published ?? 'NULL'}, ${failed}, ${reactions ?? 'NULL'}) RETURNING id`,
     [event.event_id, userId, event.type, JSON.stringify(event)],
   );
   return id!;
@@ -96,6 +97,8 @@ describe('maintenance', () => {
       await insertOutbox(userId, "now() - interval '1 day'"),
       // Never published (set aside after failures): kept however old.
       await insertOutbox(userId, null, "now() - interval '30 days'", "now() - interval '30 days'"),
+      // Published long ago, but its reactions are not recorded yet: the relay still needs it.
+      await insertOutbox(userId, "now() - interval '8 days'", "now() - interval '8 days'", 'NULL', null),
     ];
     const reactionEvents = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     await pool().query(

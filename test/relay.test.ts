@@ -17,6 +17,7 @@ import { startRelay } from '../workers/relay/start-relay.js';
 import { testApp } from './support/hooks.js';
 import { randomEmail, registerUser, strongPassword } from './support/http.js';
 import { bindConsumer, createVhost, type TestVhost } from './support/relay-harness.js';
+import { freePort } from './support/service-process.js';
 import { waitFor } from './support/wait-for.js';
 
 const run = promisify(execFile);
@@ -64,11 +65,11 @@ describe('outbox relay (in-process)', function () {
   let relay: Component | undefined;
   const prefix = `relay-test-${crypto.randomBytes(4).toString('hex')}`;
 
-  async function startTestRelay(overrides: { redisUrl?: string; relay?: Partial<Config['relay']> } = {}): Promise<void> {
+  async function startTestRelay(overrides: { redisUrl?: string; rabbitmqUrl?: string; relay?: Partial<Config['relay']> } = {}): Promise<void> {
     const services = testApp().services;
     const config: Config = {
       ...services.config,
-      rabbitmqUrl: vhost.url,
+      rabbitmqUrl: overrides.rabbitmqUrl ?? vhost.url,
       queuePrefix: prefix,
       redisUrl: overrides.redisUrl ?? services.config.redisUrl,
       relay: { ...services.config.relay, sweepIntervalMs: 200, standbyRetryMs: 300, reactionSweepIntervalMs: 200, ...overrides.relay },
@@ -187,6 +188,29 @@ describe('outbox relay (in-process)', function () {
     }
   });
 
+  it('records and enqueues the reactions of events while RabbitMQ is unreachable, publishing nothing', async () => {
+    await startTestRelay({ rabbitmqUrl: `amqp://guest:guest@127.0.0.1:${await freePort()}/` });
+    const redis = new Redis(testApp().services.config.redisUrl, { maxRetriesPerRequest: null });
+    const queues = createQueues(redis, prefix);
+    try {
+      const event = createEvent('PasswordChanged', crypto.randomUUID());
+      await insertEvent(event);
+      const job = await waitFor('the mail job', () => queues.email.getJob(reactionJobId(event.event_id, 'send-password-changed-mail')), 10_000);
+      expect(job.data).to.deep.equal(event);
+      expect(await queues.audit.getJob(reactionJobId(event.event_id, 'write-audit-log'))).to.not.equal(undefined);
+      await waitFor('both reactions marked enqueued', async () => {
+        const { rows } = await pool().query('SELECT 1 FROM reactions WHERE event_id = $1 AND enqueued_at IS NOT NULL', [event.event_id]);
+        return rows.length === 2 ? true : undefined;
+      });
+      const row = await outboxRow(event.event_id);
+      expect(row.published_at).to.equal(null);
+      expect(row.attempts).to.equal(0);
+    } finally {
+      await closeQueues(queues);
+      redis.disconnect();
+    }
+  });
+
   it('re-enqueues a reaction not completed within REACTION_TIMEOUT_SECONDS', async () => {
     const event = createEvent('UserRegistered', crypto.randomUUID(), { locale: 'en' });
     await pool().query(
@@ -231,6 +255,9 @@ describe('outbox relay (in-process)', function () {
       expect(aside.attempts).to.equal(2);
       expect(aside.published_at).to.equal(null);
       expect(aside.last_error).to.include(missingExchange);
+      // Its reactions do not wait for the broker: recorded (and enqueued) at its first claim.
+      const { rows: reactions } = await pool().query('SELECT job_name FROM reactions WHERE event_id = $1', [bad.event_id]);
+      expect(reactions).to.deep.equal([{ job_name: 'write-audit-log' }]);
 
       // Later events still flow: the failure did not wedge the relay.
       const later = createEvent('ProfileUpdated', crypto.randomUUID());

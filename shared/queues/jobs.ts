@@ -1,4 +1,4 @@
-import type { DomainEvent, EventType } from '../events.js';
+import { EVENT_TYPES, type DomainEvent, type EventType } from '../events.js';
 
 /** The BullMQ queues, each consumed by the worker role of the same name. */
 export const QUEUE_NAMES = ['outbox', 'email', 'audit', 'anomaly'] as const;
@@ -50,6 +50,12 @@ const EVENT_REACTIONS: Partial<Record<EventType, JobName[]>> = {
 export function reactionsFor(type: EventType): JobName[] {
   return [...(EVENT_REACTIONS[type] ?? []), 'write-audit-log'];
 }
+
+/** reactionsFor() of every event type, as the parallel arrays the relay's statements take. */
+export const REACTION_JOBS: { types: EventType[]; jobNames: JobName[] } = {
+  types: EVENT_TYPES.flatMap((type) => reactionsFor(type).map(() => type)),
+  jobNames: EVENT_TYPES.flatMap((type) => reactionsFor(type)),
+};
 
 /**
  * A BullMQ job id for one reaction to one event: deterministic, so adding it twice
