@@ -39,11 +39,19 @@ async function outboxRow(eventId: string): Promise<OutboxState> {
   return rows[0]!;
 }
 
-/** Writes an event to the outbox, with another topic (exchange) when given: in one transaction, so the relay never sees the row before its topic. */
-async function insertEvent(event: DomainEvent, topic?: string): Promise<void> {
+/**
+ * Writes an event to the outbox, with another topic (exchange) when given, and as if
+ * written `ageSeconds` ago: in one transaction, so the relay never sees the row before
+ * its topic.
+ */
+async function insertEvent(event: DomainEvent, topic?: string, ageSeconds = 0): Promise<void> {
   await withTransaction(pool(), async (tx) => {
     await insertOutboxEvent(tx, event);
-    if (topic) await tx.query('UPDATE outbox SET topic = $2 WHERE event_id = $1', [event.event_id, topic]);
+    await tx.query('UPDATE outbox SET topic = coalesce($2, topic), created_at = created_at - make_interval(secs => $3) WHERE event_id = $1', [
+      event.event_id,
+      topic ?? null,
+      ageSeconds,
+    ]);
   });
 }
 
@@ -188,13 +196,14 @@ describe('outbox relay (in-process)', function () {
     }
   });
 
-  it('records and enqueues the reactions of events while RabbitMQ is unreachable, publishing nothing', async () => {
+  it('records and enqueues the reactions of events not published within 10 s while RabbitMQ is unreachable', async () => {
     await startTestRelay({ rabbitmqUrl: `amqp://guest:guest@127.0.0.1:${await freePort()}/` });
     const redis = new Redis(testApp().services.config.redisUrl, { maxRetriesPerRequest: null });
     const queues = createQueues(redis, prefix);
     try {
+      // Older than the sweeper leaves to the relay (10 s): its reactions are the sweeper's.
       const event = createEvent('PasswordChanged', crypto.randomUUID());
-      await insertEvent(event);
+      await insertEvent(event, undefined, 60);
       const job = await waitFor('the mail job', () => queues.email.getJob(reactionJobId(event.event_id, 'send-password-changed-mail')), 10_000);
       expect(job.data).to.deep.equal(event);
       expect(await queues.audit.getJob(reactionJobId(event.event_id, 'write-audit-log'))).to.not.equal(undefined);
@@ -243,7 +252,7 @@ describe('outbox relay (in-process)', function () {
     const missingExchange = `missing.${crypto.randomBytes(4).toString('hex')}`;
     try {
       const bad = createEvent('ProfileUpdated', crypto.randomUUID());
-      await insertEvent(bad, missingExchange);
+      await insertEvent(bad, missingExchange, 60);
       const good = createEvent('ProfileUpdated', crypto.randomUUID());
       await insertEvent(good);
       await waitFor('the good event', () => consumer.messages.find((m) => m.properties.messageId === good.event_id), 10_000);
@@ -255,8 +264,11 @@ describe('outbox relay (in-process)', function () {
       expect(aside.attempts).to.equal(2);
       expect(aside.published_at).to.equal(null);
       expect(aside.last_error).to.include(missingExchange);
-      // Its reactions do not wait for the broker: recorded (and enqueued) at its first claim.
-      const { rows: reactions } = await pool().query('SELECT job_name FROM reactions WHERE event_id = $1', [bad.event_id]);
+      // Its reactions do not wait for the broker: the sweeper records them once the event is 10 s old (backdated here).
+      const reactions = await waitFor('its reactions', async () => {
+        const { rows } = await pool().query('SELECT job_name FROM reactions WHERE event_id = $1', [bad.event_id]);
+        return rows.length > 0 ? rows : undefined;
+      });
       expect(reactions).to.deep.equal([{ job_name: 'write-audit-log' }]);
 
       // Later events still flow: the failure did not wedge the relay.

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Pool } from '../../shared/db/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import type { PublishOutcome } from './publish-batch.js';
+import type { ReactionLane } from './reaction-lane.js';
 import { settleBatch } from './settle-batch.js';
 
 interface Waiting {
@@ -20,6 +21,7 @@ export class BatchSettler {
 
   constructor(
     private readonly pool: Pool,
+    private readonly lane: ReactionLane,
     private readonly log: Logger,
     private readonly maxAttempts: number,
   ) {}
@@ -48,17 +50,18 @@ export class BatchSettler {
     const { log } = this;
     const started = performance.now();
     try {
-      const failed = await settleBatch(this.pool, outcome, this.maxAttempts);
+      const settled = await settleBatch(this.pool, outcome, this.maxAttempts);
       log.debug(
         { batches, published: outcome.confirmed.length, failed: outcome.failures.length, settle_ms: Math.round(performance.now() - started) },
         'outbox batches settled',
       );
       const counted = new Set(outcome.failures.filter((failure) => failure.counts).map((failure) => failure.id));
-      for (const row of failed) {
+      for (const row of settled.failed) {
         const fields = { event_id: row.event_id, type: row.type, attempts: row.attempts, last_error: row.last_error };
         if (row.failed_at) log.warn(fields, 'outbox event set aside after repeated failures; replay it with `npm run outbox:replay -- <event_id>`');
         else if (counted.has(row.id)) log.warn(fields, 'outbox event failed to publish; retrying with backoff');
       }
+      this.lane.push(settled.reactions);
     } catch (error) {
       log.error(
         { reason: (error as Error).message, rows: outcome.confirmed.length + outcome.failures.length },

@@ -2,12 +2,10 @@ import type { Config } from '../../shared/config/config.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { claimOutboxBatch, releaseOutboxRows, type ClaimedOutboxRow } from '../../shared/db/queries/outbox.js';
 import type { Logger } from '../../shared/logger.js';
-import { REACTION_JOBS } from '../../shared/queues/jobs.js';
 import type { Leadership } from './leader-lock.js';
 import { BatchSettler } from './batch-settler.js';
 import { publishBatch } from './publish-batch.js';
 import type { ReactionLane } from './reaction-lane.js';
-import { claimedReactions, recordReactionsUntil } from './record-reactions.js';
 import type { RelayChannel } from './relay-channel.js';
 import type { WakeSignal } from './wake-signal.js';
 
@@ -34,12 +32,10 @@ function sleep(ms: number): Promise<void> {
 
 /**
  * The leader's loop: claim a batch (on the lock's own session, so only while the lock is
- * held; the claim also records the reactions of events claimed for the first time, which
- * go to the lane at once), publish it, settle it in a second transaction; up to
- * inflightBatches batches await their confirms at once. Claims nothing while the broker
- * is away, but records the reactions of new events meanwhile. Sleeps until a NOTIFY or
- * the sweep interval when the outbox is empty. Returns when the lock is lost or the relay
- * stops, after the batches in flight (bounded).
+ * held), publish it, settle it in a second transaction; up to inflightBatches batches
+ * await their confirms at once. Claims nothing while the broker is away. Sleeps until a
+ * NOTIFY or the sweep interval when the outbox is empty. Returns when the lock is lost or
+ * the relay stops, after the batches in flight (bounded).
  */
 export async function drainOutbox(ctx: DrainContext, leadership: Leadership): Promise<void> {
   const { settings, log, wake } = ctx;
@@ -47,7 +43,7 @@ export async function drainOutbox(ctx: DrainContext, leadership: Leadership): Pr
   // most inflightBatches, so the broker's window does not wait on PostgreSQL and vice versa.
   const publishing = new Set<Promise<unknown>>();
   const settling = new Set<Promise<unknown>>();
-  const settler = new BatchSettler(ctx.pool, log, settings.maxAttempts);
+  const settler = new BatchSettler(ctx.pool, ctx.lane, log, settings.maxAttempts);
   const track = (set: Set<Promise<unknown>>, task: Promise<unknown>) => {
     set.add(task);
     const forget = () => void set.delete(task);
@@ -58,9 +54,7 @@ export async function drainOutbox(ctx: DrainContext, leadership: Leadership): Pr
   /** Claims the next batch; undefined after a failure (logged). */
   const claim = async (): Promise<ClaimedOutboxRow[] | undefined> => {
     try {
-      const rows = await claimOutboxBatch(leadership.client, settings.batchSize, settings.leaseSeconds, REACTION_JOBS);
-      ctx.lane.push(claimedReactions(rows));
-      return rows;
+      return await claimOutboxBatch(leadership.client, settings.batchSize, settings.leaseSeconds);
     } catch (error) {
       if (leadership.isHeld()) {
         log.warn({ reason: (error as Error).message }, 'claiming outbox rows failed; retrying');
@@ -75,10 +69,8 @@ export async function drainOutbox(ctx: DrainContext, leadership: Leadership): Pr
 
   while (active()) {
     if (!ctx.relay.isOpen()) {
-      // Claim nothing while the broker is away; the events' reactions do not wait for it.
-      const back = Promise.race([ctx.relay.open().then(() => true, () => false), interrupted.then(() => false)]);
-      const ready = await recordReactionsUntil(ctx, back);
-      drained = false;
+      // Claim nothing while the broker is away.
+      const ready = await Promise.race([ctx.relay.open().then(() => true, () => false), interrupted.then(() => false)]);
       if (!ready) {
         if (active()) await sleep(200);
         continue;

@@ -1,6 +1,8 @@
 import type { Pool } from '../../shared/db/pool.js';
+import { recordOutboxReactions } from '../../shared/db/queries/outbox.js';
 import { findOverdueReactions, type ReactionKey } from '../../shared/db/queries/reactions.js';
 import type { Logger } from '../../shared/logger.js';
+import { REACTION_JOBS } from '../../shared/queues/jobs.js';
 import type { ReactionLane } from './reaction-lane.js';
 
 export interface ReactionSweeperOptions {
@@ -17,12 +19,15 @@ const SWEEP_LIMIT = 5_000;
 /**
  * A reaction recorded this recently and not yet enqueued is still the lane's (it hands
  * reactions to Redis within LANE_MAX_DEFER_MS, 5 s, of their commit); older ones were
- * dropped (Redis away, the lane full) and are the sweeper's.
+ * dropped (Redis away, the lane full) and are the sweeper's. Likewise an event written
+ * this recently is still on its way through the relay, which records its reactions.
  */
 const FRESH_SECONDS = 10;
 
 /**
- * Every intervalMs, hands the lane the reactions that were never enqueued or not
+ * Every intervalMs, records the reactions of events the relay has not published within
+ * FRESH_SECONDS (the broker refuses them or is away: their mail and audit row do not
+ * wait for it), and hands the lane those and the reactions that were never enqueued or not
  * completed within timeoutSeconds of being enqueued (Redis lost them, or was away, or
  * their job failed after its last retry: such a job is cleared first, since re-adding a
  * job under a finished job's id would be a no-op).
@@ -37,6 +42,11 @@ export function startReactionSweeper(options: ReactionSweeperOptions): { stop():
   const timer = setInterval(() => {
     if (sweeping) return;
     sweeping = (async () => {
+      const unpublished = await recordOutboxReactions(pool, FRESH_SECONDS, SWEEP_LIMIT, REACTION_JOBS);
+      if (unpublished.length > 0) {
+        log.info({ reactions: unpublished.length }, 'recorded the reactions of events not published yet (the broker refuses them or is away)');
+        lane.push(unpublished);
+      }
       const overdue = await findOverdueReactions(pool, timeoutSeconds, FRESH_SECONDS, SWEEP_LIMIT);
       if (overdue.length === 0) return;
       const cleared = await clearFinished(overdue);

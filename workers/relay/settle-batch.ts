@@ -1,15 +1,36 @@
 import type { Pool } from '../../shared/db/pool.js';
-import { markOutboxPublished, recordOutboxFailures, type OutboxFailureState } from '../../shared/db/queries/outbox.js';
+import { markOutboxPublished, recordOutboxFailures, type ClaimedOutboxRow, type OutboxFailureState } from '../../shared/db/queries/outbox.js';
+import type { Reaction } from '../../shared/db/queries/reactions.js';
+import type { DomainEvent, EventType } from '../../shared/events.js';
+import { reactionsFor, type JobName } from '../../shared/queues/jobs.js';
 import type { PublishOutcome } from './publish-batch.js';
 
+export interface SettledBatch {
+  /** Reactions recorded by this batch, to be enqueued after the commit. */
+  reactions: Reaction[];
+  /** The failed rows' new state; those with failed_at are set aside. */
+  failed: OutboxFailureState[];
+}
+
+/** reactionsFor() of every type in the batch, as (type, job) pairs. */
+function jobsByType(rows: ClaimedOutboxRow[]): Array<{ type: string; job_name: JobName }> {
+  const types = new Set(rows.map((row) => row.type));
+  return [...types].flatMap((type) => reactionsFor(type as EventType).map((job_name) => ({ type, job_name })));
+}
+
 /**
- * The relay's second step: marks only the confirmed rows published in one statement,
- * then counts the failures, if any, in another; returns the failed rows' new state
- * (those with failed_at are set aside). Each commits on its own: they concern different
- * rows. (The events' reactions were recorded when the rows were claimed.)
+ * The relay's second step: marks only the confirmed rows published and records, with
+ * them, the reactions each event owes (reactionsFor its type, the event as payload), in
+ * one statement; then counts the failures, if any, in another. Each commits on its own:
+ * they concern different rows.
  */
-export async function settleBatch(pool: Pool, outcome: PublishOutcome, maxAttempts: number): Promise<OutboxFailureState[]> {
+export async function settleBatch(pool: Pool, outcome: PublishOutcome, maxAttempts: number): Promise<SettledBatch> {
   const { confirmed, failures } = outcome;
-  await markOutboxPublished(pool, confirmed.map((row) => row.id));
-  return recordOutboxFailures(pool, failures, maxAttempts);
+  if (confirmed.length === 0 && failures.length === 0) return { reactions: [], failed: [] };
+  const recorded = await markOutboxPublished(pool, confirmed.map((row) => row.id), jobsByType(confirmed));
+  const failed = await recordOutboxFailures(pool, failures, maxAttempts);
+  const events = new Map<string, DomainEvent>();
+  for (const row of confirmed) events.set(row.event_id, JSON.parse(row.body) as DomainEvent);
+  const reactions = recorded.map(({ event_id, job_name }) => ({ event_id, job_name: job_name as JobName, payload: events.get(event_id)! }));
+  return { reactions, failed };
 }

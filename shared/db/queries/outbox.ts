@@ -31,8 +31,6 @@ export interface ClaimedOutboxRow {
   type: string;
   body: string;
   created_at: Date;
-  /** The reactions recorded for this event by this claim (its first), as job names. */
-  reactions: string[];
 }
 
 /** A failed publish: `counts` when the failure belongs to the row (a nack, a missing exchange) rather than to the broker being away. */
@@ -54,84 +52,95 @@ export interface OutboxFailureState {
 /** The relay's claim also runs on its leader-lock connection, a plain pg.Client. */
 type RelayDb = Queryable | pg.Client;
 
-/** Event type -> the job names its reactions run, as the two parallel arrays the statements take. */
+/**
+ * Claims up to `limit` unpublished, not set-aside, unleased rows in id order and leases
+ * them for `leaseSeconds`: one statement, so one short transaction. SKIP LOCKED keeps it
+ * from waiting on a row another transaction holds.
+ */
+export async function claimOutboxBatch(db: RelayDb, limit: number, leaseSeconds: number): Promise<ClaimedOutboxRow[]> {
+  const { rows } = await db.query<ClaimedOutboxRow>({
+    name: 'claim-outbox-batch',
+    text: `WITH claimed AS (
+       UPDATE outbox o SET locked_until = now() + make_interval(secs => $2)
+         FROM (SELECT id FROM outbox
+                WHERE published_at IS NULL AND failed_at IS NULL
+                  AND (locked_until IS NULL OR locked_until < now())
+                ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) c
+        WHERE o.id = c.id
+        RETURNING o.id, o.event_id, o.topic, o.type, o.payload::text AS body, o.created_at)
+     SELECT * FROM claimed ORDER BY id`,
+    values: [limit, leaseSeconds],
+  });
+  return rows;
+}
+
+/**
+ * Marks confirmed rows published and, in the same statement, records the reactions each
+ * newly published event owes (`jobsByType`: event type -> job names), each carrying the
+ * stored event as its payload, unless recordOutboxReactions recorded them already (while
+ * the broker refused or lacked the event). A row already marked stays as it was and adds
+ * nothing. Returns the reactions recorded.
+ *
+ * Run on its own (not in a caller's transaction), it commits without waiting for the WAL
+ * flush (set_config(..., true) is local to the statement's own transaction): should a
+ * crash lose the commit, the rows are simply published again (consumers dedupe by
+ * message_id) and their reactions recorded then. One round trip, no BEGIN, SET, COMMIT.
+ */
+export async function markOutboxPublished(
+  db: Queryable,
+  ids: string[],
+  jobsByType: Array<{ type: string; job_name: string }>,
+): Promise<Array<{ event_id: string; job_name: string }>> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<{ event_id: string; job_name: string }>({
+    name: 'mark-outbox-published',
+    text: `WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true)),
+     published AS (
+       UPDATE outbox SET published_at = now(), locked_until = NULL, reactions_at = coalesce(reactions_at, now())
+        WHERE id = ANY($1::bigint[]) AND published_at IS NULL AND EXISTS (SELECT FROM no_flush_wait)
+        RETURNING event_id, type, payload)
+     INSERT INTO reactions (event_id, job_name, payload)
+     SELECT p.event_id, j.job_name, p.payload
+       FROM published p JOIN unnest($2::text[], $3::text[]) AS j(type, job_name) ON j.type = p.type
+     ON CONFLICT DO NOTHING
+     RETURNING event_id, job_name`,
+    values: [ids, jobsByType.map((j) => j.type), jobsByType.map((j) => j.job_name)],
+  });
+  return rows;
+}
+
+/** Event type -> the job names its reactions run, as the two parallel arrays recordOutboxReactions takes. */
 export interface ReactionJobs {
   types: string[];
   jobNames: string[];
 }
 
 /**
- * Claims up to `limit` unpublished, not set-aside, unleased rows in id order and leases
- * them for `leaseSeconds`; at a row's first claim it also records the reactions the
- * event owes (`jobs`, the event as payload) and sets reactions_at, so the reactions do
- * not wait for the broker's confirm, nor fail with it. One statement, so one short
- * transaction, committed (and flushed) before any reaction is enqueued. SKIP LOCKED
- * keeps it from waiting on a row another transaction holds.
+ * Records the reactions of up to `limit` events written more than `olderThanSeconds`
+ * ago whose reactions are still not recorded (reactions_at), in id order, without
+ * publishing them: usually the mark records them within milliseconds, but an event the
+ * broker keeps refusing, or any event while the broker is away, must not hold back its
+ * mail and audit row (DESIGN.md: reactions are tracked apart from the broker). Returns
+ * the reactions recorded.
  */
-export async function claimOutboxBatch(db: RelayDb, limit: number, leaseSeconds: number, jobs: ReactionJobs): Promise<ClaimedOutboxRow[]> {
-  const { rows } = await db.query<ClaimedOutboxRow>({
-    name: 'claim-outbox-batch',
-    text: `WITH claimed AS (
-       UPDATE outbox o SET locked_until = now() + make_interval(secs => $2), reactions_at = coalesce(o.reactions_at, now())
-         FROM (SELECT id, reactions_at IS NULL AS owes_reactions FROM outbox
-                WHERE published_at IS NULL AND failed_at IS NULL
-                  AND (locked_until IS NULL OR locked_until < now())
-                ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) c
-        WHERE o.id = c.id
-        RETURNING o.id, o.event_id, o.topic, o.type, o.payload, o.payload::text AS body, o.created_at, c.owes_reactions),
-     recorded AS (
-       INSERT INTO reactions (event_id, job_name, payload)
-       SELECT c.event_id, j.job_name, c.payload
-         FROM claimed c JOIN unnest($3::text[], $4::text[]) AS j(type, job_name) ON j.type = c.type
-        WHERE c.owes_reactions
-       ON CONFLICT DO NOTHING
-       RETURNING event_id, job_name)
-     SELECT c.id, c.event_id, c.topic, c.type, c.body, c.created_at,
-            coalesce((SELECT array_agg(r.job_name) FROM recorded r WHERE r.event_id = c.event_id), '{}') AS reactions
-       FROM claimed c ORDER BY c.id`,
-    values: [limit, leaseSeconds, jobs.types, jobs.jobNames],
-  });
-  return rows;
-}
-
-/**
- * Records the reactions of up to `limit` events whose reactions are not recorded yet, in
- * id order, without claiming them for publishing: what the relay does while the broker
- * is away, so mail and audit go on without it. Returns the reactions recorded.
- */
-export async function recordOutboxReactions(db: Queryable, limit: number, jobs: ReactionJobs): Promise<Reaction[]> {
+export async function recordOutboxReactions(db: Queryable, olderThanSeconds: number, limit: number, jobs: ReactionJobs): Promise<Reaction[]> {
   const { rows } = await db.query<Reaction>({
     name: 'record-outbox-reactions',
     text: `WITH noted AS (
        UPDATE outbox o SET reactions_at = now()
-         FROM (SELECT id FROM outbox WHERE reactions_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) c
+         FROM (SELECT id FROM outbox
+                WHERE reactions_at IS NULL AND created_at < now() - make_interval(secs => $1)
+                ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) c
         WHERE o.id = c.id
         RETURNING o.event_id, o.type, o.payload)
      INSERT INTO reactions (event_id, job_name, payload)
      SELECT n.event_id, j.job_name, n.payload
-       FROM noted n JOIN unnest($2::text[], $3::text[]) AS j(type, job_name) ON j.type = n.type
+       FROM noted n JOIN unnest($3::text[], $4::text[]) AS j(type, job_name) ON j.type = n.type
      ON CONFLICT DO NOTHING
      RETURNING event_id, job_name, payload`,
-    values: [limit, jobs.types, jobs.jobNames],
+    values: [olderThanSeconds, limit, jobs.types, jobs.jobNames],
   });
   return rows;
-}
-
-/**
- * Marks confirmed rows published. Run on its own (not in a caller's transaction), it
- * commits without waiting for the WAL flush (set_config(..., true) is local to the
- * statement's own transaction): should a crash lose the commit, the rows are simply
- * published again (consumers dedupe by message_id). One round trip, no BEGIN, SET, COMMIT.
- */
-export async function markOutboxPublished(db: Queryable, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.query({
-    name: 'mark-outbox-published',
-    text: `WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true))
-     UPDATE outbox SET published_at = now(), locked_until = NULL
-      WHERE id = ANY($1::bigint[]) AND published_at IS NULL AND EXISTS (SELECT FROM no_flush_wait)`,
-    values: [ids],
-  });
 }
 
 /**
