@@ -217,6 +217,19 @@ describe('password reset', function () {
     expect(notice.parsed.subject).to.equal('Ihr Passwort wurde geändert');
   });
 
+  it('retires a mailed reset link when the password is changed before it is used', async () => {
+    const user = await userWithResetMail();
+    const { token } = await loginUser(user.email, user.password);
+    const newPassword = strongPassword();
+    const changed = await request('POST', '/password/change', {
+      json: { current_password: user.password, new_password: newPassword },
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(changed.status, changed.text).to.equal(200);
+    expectFailure(await request('POST', '/password/reset', { json: { token: user.token, password: strongPassword() } }), 400, 'invalid_token');
+    expect((await request('POST', '/login', { json: { email: user.email, password: newPassword } })).status).to.equal(200);
+  });
+
   it('answers a form post too large to read with a page, not the JSON error body', async () => {
     const tooLarge = await request('POST', '/password/reset', { raw: `token=${'a'.repeat(70 * 1024)}&password=x`, headers: FORM });
     expect(tooLarge.status).to.equal(413);

@@ -1,5 +1,6 @@
 import { withTransaction } from '../db/pool.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
+import { expirePasswordResetsOfUser } from '../db/queries/password-resets.js';
 import { revokeRefreshTokensOfSessions } from '../db/queries/refresh-tokens.js';
 import { revokeSessionsOfUserExcept } from '../db/queries/sessions.js';
 import { lockCredentialsById, updatePasswordHash } from '../db/queries/users.js';
@@ -30,6 +31,8 @@ export async function changePassword(
     // Another change committed since the check: the password just verified is no longer the account's.
     if (locked.password_hash !== credentials.password_hash) throw new AppError('invalid_credentials');
     await updatePasswordHash(tx, user.userId, passwordHash);
+    // A reset link mailed before the change would otherwise still override it.
+    await expirePasswordResetsOfUser(tx, user.userId);
     const revoked = await revokeSessionsOfUserExcept(tx, user.userId, user.sessionId);
     await revokeRefreshTokensOfSessions(tx, revoked);
     await recordSessionsRevoked(tx, user.userId, revoked, 'password_change');
