@@ -220,6 +220,7 @@ describe('rate limits', function () {
         RATE_LIMIT_RESET_IP: '2/900',
         RATE_LIMIT_REFRESH_IP: '2/900',
         RATE_LIMIT_REAUTH_ACCOUNT: '2/900',
+        RATE_LIMIT_RESEND_ACCOUNT: '2/86400',
       });
     });
     const post = (path: string, json: unknown, ip: string) => request('POST', path, { json, headers: { 'x-forwarded-for': ip }, baseUrl: app.url });
@@ -266,6 +267,23 @@ describe('rate limits', function () {
       expect(Number(limited.headers.get('retry-after'))).to.be.within(1, 900);
       expect(limited.text).to.include('Too many attempts').and.match(/please wait \d+ (seconds?|minutes?) before you try again/);
       expectRateLimited(await post('/password/reset', { token: 'bogus', password: strongPassword() }, ip), 900);
+    });
+
+    it('POST /security/not-me: 429 after N attempts from one IP, as /email/verify', async () => {
+      const ip = randomIpv4();
+      for (let i = 0; i < 2; i++) expectFailure(await post('/security/not-me', { token: `bogus-${i}` }, ip), 400, 'invalid_token');
+      expectRateLimited(await post('/security/not-me', { token: 'bogus' }, ip), 900);
+    });
+
+    it('POST /email/verify/resend: 429 for a day after N requests by one user, beyond the 60 s cooldown', async () => {
+      const { email, password } = await registerUser();
+      const { token } = (await request('POST', '/login', { json: { email, password }, baseUrl: app.url })).body;
+      const resend = () => request('POST', '/email/verify/resend', { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': randomIpv4() }, baseUrl: app.url });
+      // Just registered: the cooldown refuses these, with a Retry-After within the minute; they still count.
+      for (let i = 0; i < 2; i++) expectRateLimited(await resend(), 60);
+      const limited = await resend();
+      expectRateLimited(limited, 86_400);
+      expect(Number(limited.headers.get('retry-after'))).to.be.above(60);
     });
 
     it('POST /token/refresh: 429 after N attempts from one IP', async () => {

@@ -47,7 +47,7 @@ export function emailVerificationRoutes(services: Services): Router {
       if (asPage) sendPage(ctx, 200, emailVerifiedPage());
       else ctx.body = { message: 'success' };
     })
-    .post('/email/verify/resend', requireAuth(services), async (ctx) => {
+    .post('/email/verify/resend', requireAuth(services), rateLimit(services.rateLimits, 'resend', (ctx) => (ctx.state.auth as AuthState).userId), async (ctx) => {
       const { userId } = ctx.state.auth as AuthState;
       const outcome = await resendVerification(services.pool, userId);
       if (outcome === 'already-verified') {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { confirmNotMe } from '../../shared/domain/anomaly/not-me.js';
 import { AppError } from '../../shared/errors.js';
 import type { Services } from '../../shared/services.js';
+import { rateLimit } from '../middleware/koa-rate-limit.js';
 import { confirmNotMePage, notMeDonePage, notMeFailedPage } from '../pages/not-me-pages.js';
 import { isFormPost, sendPage } from '../pages/render-page.js';
 import { requiredString } from '../schemas.js';
@@ -31,7 +32,7 @@ export function securityRoutes(services: Services): Router {
       if (token) sendPage(ctx, 200, confirmNotMePage(token));
       else sendPage(ctx, 400, notMeFailedPage());
     })
-    .post('/security/not-me', async (ctx) => {
+    .post('/security/not-me', rateLimit(services.rateLimits, 'verify'), async (ctx) => {
       const asPage = isFormPost(ctx);
       let sessionsRevoked: number;
       try {

@@ -1,6 +1,6 @@
 import type { EnvReader } from './env-reader.js';
 
-export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth'] as const;
+export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth', 'resend'] as const;
 export type RateLimitAction = (typeof RATE_LIMIT_ACTIONS)[number];
 
 /** What a limit counts by: the client's address, the account named, or both together. */
@@ -44,6 +44,9 @@ export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
   // A signed-in user's password check (password change, account deletion): a stolen
   // access token must not become a way to guess the password. The account is the user id.
   reauth: { ip: { points: 30, seconds: 900 }, account: { points: 5, seconds: 900 } },
+  // Verification mails a signed-in user asks for again: on top of the 60 s cooldown, so an
+  // account registered with someone else's address cannot mail it every minute for ever.
+  resend: { account: { points: 5, seconds: 86_400 } },
 };
 
 /** The env name of one limit, e.g. RATE_LIMIT_LOGIN_IP_ACCOUNT. */
