@@ -1,6 +1,7 @@
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { expect } from 'chai';
+import { insertLinkTokens } from '../shared/db/queries/link-tokens.js';
 import { expectFailure, expectInvalidField, sql } from './support/expectations.js';
 import { testApp } from './support/hooks.js';
 import { loginUser, randomEmail, request, strongPassword } from './support/http.js';
@@ -215,6 +216,30 @@ describe('password reset', function () {
     expect(again.text).to.include('This link does not work');
     const notice = (await mail.sink.waitForMails(user.email, 4))[3]!;
     expect(notice.parsed.subject).to.equal('Ihr Passwort wurde geändert');
+  });
+
+  it('leaves one live link when two transactions issue a reset token to one user at once', async () => {
+    const user = await register();
+    const { pool } = testApp().services;
+    const [first, second] = [await pool.connect(), await pool.connect()];
+    try {
+      await first.query('BEGIN');
+      await second.query('BEGIN');
+      await insertLinkTokens(first, 'password_resets', [{ userId: user.userId, tokenHash: 'first-'.padEnd(64, '0') }], 1_800);
+      // The second issues while the first is still open; it must wait for it and then expire its token.
+      const issuing = insertLinkTokens(second, 'password_resets', [{ userId: user.userId, tokenHash: 'second-'.padEnd(64, '0') }], 1_800);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await first.query('COMMIT');
+      await issuing;
+      await second.query('COMMIT');
+    } finally {
+      first.release();
+      second.release();
+    }
+    const live = await sql<{ token_hash: string }>('SELECT token_hash FROM password_resets WHERE user_id = $1 AND consumed_at IS NULL AND expires_at > now()', [
+      user.userId,
+    ]);
+    expect(live.map((row) => row.token_hash)).to.deep.equal(['second-'.padEnd(64, '0')]);
   });
 
   it('retires a mailed reset link when the password is changed before it is used', async () => {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Queryable } from '../pool.js';
+import type { PoolClient, Queryable } from '../pool.js';
 
 /**
  * The tables of tokens mailed as links (verification, password reset), which share one
@@ -20,13 +20,23 @@ export interface LiveLinkToken {
 
 /**
  * Stores new tokens (hashes only) valid for ttlSeconds and expires each user's older
- * unconsumed ones, so only the newest link works; one user per call at most once. One
+ * unconsumed ones, so only the newest link works; one user per call at most once. In
+ * the caller's transaction, which first takes a lock per user and table (advisory, in
+ * user order, held to its end): a concurrent transaction issuing the same kind of token
+ * to the same user waits, and then sees this one's token to expire, so two batches
+ * cannot leave two live links. Advisory rather than the users row, which sign-ins
+ * share-lock: the mail batcher holds its transaction through the SMTP send. Then one
  * statement: the outer UPDATE does not see the rows its CTE inserts.
  */
-export async function insertLinkTokens(db: Queryable, table: LinkTokenTable, tokens: NewLinkToken[], ttlSeconds: number): Promise<void> {
+export async function insertLinkTokens(tx: PoolClient, table: LinkTokenTable, tokens: NewLinkToken[], ttlSeconds: number): Promise<void> {
   if (tokens.length === 0) return;
   const name = pg.escapeIdentifier(table);
-  await db.query(
+  await tx.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended($2 || ':' || user_id, 0))
+       FROM unnest($1::uuid[]) AS t(user_id) ORDER BY user_id`,
+    [tokens.map((t) => t.userId), table],
+  );
+  await tx.query(
     `WITH issued AS (
        INSERT INTO ${name} (user_id, token_hash, expires_at)
        SELECT user_id, token_hash, now() + make_interval(secs => $3)
