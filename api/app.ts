@@ -42,6 +42,7 @@ export function createApp(services: Services): Koa {
     root.use(router.routes());
   }
   app.use(root.routes());
-  app.use(root.allowedMethods({ throw: true }));
+  // 405 and 501 come back without a body (405 with its Allow header); errorHandler adds the contract's body.
+  app.use(root.allowedMethods());
   return app;
 }

@@ -33,16 +33,17 @@ describe('edge: routes, headers and probes', () => {
     }
   });
 
-  it('answers a known route with the wrong method in the error body, never 5xx', async () => {
-    for (const [method, path] of [
-      ['GET', '/register'],
-      ['PUT', '/login'],
-      ['POST', '/health'],
-      ['PUT', '/me'],
+  it('answers a known route with the wrong method in the error body and an Allow header, never 5xx', async () => {
+    for (const [method, path, allow] of [
+      ['GET', '/register', 'POST'],
+      ['PUT', '/login', 'POST'],
+      ['POST', '/health', 'HEAD, GET'],
+      ['PUT', '/me', 'HEAD, GET, DELETE'],
     ]) {
       const response = await request(method!, path!);
       expect(response.status, `${method} ${path}`).to.equal(405);
-      expectFailure(response, 405, response.body.error.code);
+      expectFailure(response, 405, 'method_not_allowed');
+      expect(response.headers.get('allow'), `${method} ${path}`).to.equal(allow);
     }
   });
 

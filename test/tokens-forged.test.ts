@@ -96,6 +96,9 @@ describe('forged and invalid access tokens on GET /me', () => {
       const [head, , signature] = token.split('.');
       return `${head}.${encodePart({ ...claims, exp: (claims.exp as number) + 3_600 })}.${signature}`;
     }],
+    // typ JWT makes the decoder parse the payload as JSON: garbage there must be a 401, not a 500.
+    ['a payload that is not JSON', () => `${encodePart({ ...header, typ: 'JWT' })}.${Buffer.from('notjson').toString('base64url')}.${token.split('.')[2]}`],
+    ['a payload of invalid UTF-8', () => `${encodePart({ ...header, typ: 'JWT' })}.${Buffer.from([0xc3, 0x28, 0xff]).toString('base64url')}.${token.split('.')[2]}`],
   ];
   for (const [name, forge] of cases) {
     it(`refuses ${name} with 401 unauthorized`, async () => {

@@ -17,6 +17,15 @@ export interface AccessClaims {
 
 const ALGORITHM = 'ES256';
 
+/** The token's header and claims, unverified; null for anything that does not decode (jws parses a JWT payload as JSON, and throws on garbage). */
+function decodeUnverified(token: string): jwt.Jwt | null {
+  try {
+    return jwt.decode(token, { complete: true });
+  } catch {
+    return null;
+  }
+}
+
 /** Issues and checks ES256 access tokens; the algorithm is pinned and keys come only from the store. */
 export class AccessTokens {
   constructor(
@@ -48,7 +57,7 @@ export class AccessTokens {
    */
   async verify(token: string): Promise<AccessClaims> {
     const unauthorized = new AppError('unauthorized');
-    const decoded = jwt.decode(token, { complete: true });
+    const decoded = decodeUnverified(token);
     const kid = decoded?.header.kid;
     if (!decoded || decoded.header.alg !== ALGORITHM || typeof kid !== 'string') throw unauthorized;
     const key = await this.keys.publicKey(kid);
