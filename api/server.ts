@@ -1,8 +1,8 @@
-import http from 'node:http';
 import type { Component } from '../shared/process/boot.js';
 import { lowerHelperThreadPriority } from '../shared/process/thread-priority.js';
 import type { Services } from '../shared/services.js';
 import { createApp } from './app.js';
+import { createApiServer } from './http-server.js';
 
 /**
  * Starts the HTTP API on PORT. stop() stops accepting, answers the requests still waiting
@@ -15,7 +15,7 @@ export async function startHttpServer(services: Services): Promise<Component> {
   // Koa's handler promise settles when the middleware is done, even for a request whose
   // connection was cut: that, not the socket, is what must end before the pool does.
   const handlers = new Set<Promise<void>>();
-  const server = http.createServer((req, res) => {
+  const server = createApiServer((req, res) => {
     const handler = handle(req, res).finally(() => handlers.delete(handler));
     handlers.add(handler);
   });

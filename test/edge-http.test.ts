@@ -1,5 +1,7 @@
+import net from 'node:net';
 import { expect } from 'chai';
 import { expectFailure, expectNoRowChange } from './support/expectations.js';
+import { testApp } from './support/hooks.js';
 import { randomEmail, request, strongPassword, type JsonResponse } from './support/http.js';
 import { rawRequest } from './support/raw-http.js';
 
@@ -45,6 +47,30 @@ describe('edge: routes, headers and probes', () => {
       expectFailure(response, 405, 'method_not_allowed');
       expect(response.headers.get('allow'), `${method} ${path}`).to.equal(allow);
     }
+  });
+
+  it('answers what the HTTP parser refuses in the error body too, and closes the connection', async () => {
+    const send = (raw: string) =>
+      new Promise<string>((resolve, reject) => {
+        const { hostname, port } = new URL(testApp().url);
+        const socket = net.connect(Number(port), hostname, () => socket.end(raw));
+        let text = '';
+        socket.setEncoding('latin1').on('data', (chunk: string) => (text += chunk));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+    const parse = (text: string) => {
+      const [head, body] = text.split('\r\n\r\n');
+      return { status: Number(head!.split(' ')[1]), head: head!, body: JSON.parse(body!) };
+    };
+    const badHeader = parse(await send('GET /me HTTP/1.1\r\nHost: x\r\nContent-Type: \x7f\r\n\r\n'));
+    expect(badHeader.status).to.equal(400);
+    expect(badHeader.head).to.match(/\r\ncontent-type: application\/json/i);
+    expect(badHeader.body).to.deep.equal({ message: 'fail', error: { code: 'invalid_request', message: 'The request is not valid HTTP.' } });
+    const hugeHeader = parse(await send(`GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(20_000)}\r\n\r\n`));
+    expect(hugeHeader.status).to.equal(431);
+    expect(hugeHeader.body.error.code).to.equal('invalid_request');
+    expect(parse(await send('get /health HTTP/1.1\r\nHost: x\r\n\r\n')).status).to.equal(400);
   });
 
   it('answers a method no route knows with 501 not_implemented in the error body, never 500', async () => {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../api/app.js';
+import { createApiServer } from '../../api/http-server.js';
 import { loadConfig, type Config } from '../../shared/config/config.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from '../../shared/logger.js';
@@ -48,7 +48,7 @@ export async function startTestApp(database: string, overrides: NodeJS.ProcessEn
   const config: Config = loadConfig(testEnv(database, overrides));
   const services = createServices(config, createLogger(config.logLevel, undefined, logTo));
   await services.init();
-  const server = http.createServer(createApp(services).callback());
+  const server = createApiServer(createApp(services).callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
