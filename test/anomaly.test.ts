@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import { hasSignedInFromIpPrefix } from '../shared/db/queries/login-attempts.js';
 import { insertReactions, markReactionsEnqueued } from '../shared/db/queries/reactions.js';
 import { describeDevice } from '../shared/domain/anomaly/describe-device.js';
 import { scoreLoginAttempt } from '../shared/domain/anomaly/score-login-attempt.js';
@@ -191,6 +192,15 @@ describe('login anomaly scoring', function () {
       const password = strongPassword();
       expect((await call('POST', '/password/reset', { json: { token: resetToken, password } })).status).to.equal(200);
       expect((await login({ ...owner, password }, '10.20.30.5', OWNER_UA)).status).to.equal(200);
+
+      // The disowned sign-in's network and device are strangers again: a sign-in from there scores as new.
+      const [disowned] = await sql<{ n: number }>('SELECT count(*)::int AS n FROM login_attempts WHERE user_id = $1 AND disowned_at IS NOT NULL', [owner.userId]);
+      expect(disowned!.n).to.equal(1);
+      expect(await hasSignedInFromIpPrefix(app.services.pool, owner.userId, '203.0.113.77')).to.equal(false);
+      expect((await login({ ...owner, password }, '203.0.113.77', NEW_UA)).status).to.equal(200);
+      await pump(owner.userId);
+      const last = (await attemptsOf(owner.userId)).at(-1)!;
+      expect(last.risk_reasons!.map((r) => r.code)).to.include.members(['new_ip_prefix', 'new_user_agent']);
     });
   });
 

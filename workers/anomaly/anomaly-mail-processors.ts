@@ -30,7 +30,11 @@ function newSignInMailKind(config: Pick<Config, 'publicUrl' | 'anomaly'>): MailK
     await insertSecurityTokens(
       tx,
       'not_me',
-      entries.map(({ recipient }, index) => ({ userId: recipient.id, tokenHash: hashToken(tokens[index]!) })),
+      entries.map(({ recipient, event }, index) => ({
+        userId: recipient.id,
+        tokenHash: hashToken(tokens[index]!),
+        attemptId: attempts.get(String(event.data.attempt_id))?.id,
+      })),
       config.anomaly.notMeTtlSeconds,
     );
     return entries.map(({ recipient, event }, index) => {

@@ -58,9 +58,9 @@ export async function findLoginAttemptFeatures(
      SELECT a.id, a.user_id, a.success, host(a.ip_addr) AS ip_addr, a.user_agent, a.created_at,
             last_success.created_at IS NOT NULL AS has_prior_success,
             EXISTS (SELECT 1 FROM login_attempts p
-                     WHERE p.user_id = a.user_id AND p.success AND p.ip_prefix = a.ip_prefix AND p.id < a.id) AS known_ip_prefix,
+                     WHERE p.user_id = a.user_id AND p.success AND p.disowned_at IS NULL AND p.ip_prefix = a.ip_prefix AND p.id < a.id) AS known_ip_prefix,
             EXISTS (SELECT 1 FROM login_attempts p
-                     WHERE p.user_id = a.user_id AND p.success AND p.user_agent = a.user_agent AND p.id < a.id) AS known_user_agent,
+                     WHERE p.user_id = a.user_id AND p.success AND p.disowned_at IS NULL AND p.user_agent = a.user_agent AND p.id < a.id) AS known_user_agent,
             (SELECT count(*)::int FROM login_attempts f
               WHERE f.user_id = a.user_id AND NOT f.success AND f.id < a.id
                 AND f.created_at > a.created_at - make_interval(secs => $2)) AS account_failures,
@@ -93,7 +93,7 @@ export async function updateLoginAttemptScore(db: Queryable, id: string, score: 
 export async function hasEmailSignedInFromIpPrefix(db: Queryable, email: string, ip: string | undefined): Promise<boolean> {
   const { rows } = await db.query<{ known: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM users u JOIN login_attempts a ON a.user_id = u.id
-                     WHERE u.email = $1 AND a.success AND a.ip_prefix = login_ip_prefix($2::inet)) AS known`,
+                     WHERE u.email = $1 AND a.success AND a.disowned_at IS NULL AND a.ip_prefix = login_ip_prefix($2::inet)) AS known`,
     [email, ip ?? null],
   );
   return rows[0]!.known;
@@ -103,7 +103,7 @@ export async function hasEmailSignedInFromIpPrefix(db: Queryable, email: string,
 export async function hasSignedInFromIpPrefix(db: Queryable, userId: string, ip: string | undefined): Promise<boolean> {
   const { rows } = await db.query<{ known: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM login_attempts
-                     WHERE user_id = $1 AND success AND ip_prefix = login_ip_prefix($2::inet)) AS known`,
+                     WHERE user_id = $1 AND success AND disowned_at IS NULL AND ip_prefix = login_ip_prefix($2::inet)) AS known`,
     [userId, ip ?? null],
   );
   return rows[0]!.known;
@@ -150,4 +150,17 @@ export async function findLoginHistoryOfUser(db: Queryable, userId: string, limi
     [userId, limit],
   );
   return rows;
+}
+
+/**
+ * "This wasn't me" for one sign-in: that attempt and the account's later successes from
+ * the same network stop counting as known (scoring, the guard, the login limits).
+ */
+export async function disownSignIn(db: Queryable, userId: string, attemptId: string): Promise<void> {
+  await db.query(
+    `UPDATE login_attempts SET disowned_at = now()
+      WHERE user_id = $1 AND success AND disowned_at IS NULL
+        AND (id = $2 OR (id > $2 AND ip_prefix IS NOT DISTINCT FROM (SELECT ip_prefix FROM login_attempts WHERE id = $2 AND user_id = $1)))`,
+    [userId, attemptId],
+  );
 }

@@ -2,19 +2,19 @@ import type { Queryable } from '../pool.js';
 
 export type SecurityTokenPurpose = 'not_me';
 
-/** Records new tokens (hashes only) in one statement, each living ttlSeconds. */
+/** Records new tokens (hashes only) in one statement, each living ttlSeconds; `attemptId` is the sign-in a not_me token is about. */
 export async function insertSecurityTokens(
   db: Queryable,
   purpose: SecurityTokenPurpose,
-  tokens: Array<{ userId: string; tokenHash: string }>,
+  tokens: Array<{ userId: string; tokenHash: string; attemptId?: string | undefined }>,
   ttlSeconds: number,
 ): Promise<void> {
   if (tokens.length === 0) return;
   await db.query(
-    `INSERT INTO security_tokens (user_id, purpose, token_hash, expires_at)
-     SELECT user_id, $3, token_hash, now() + make_interval(secs => $4)
-       FROM unnest($1::uuid[], $2::text[]) AS t(user_id, token_hash)`,
-    [tokens.map((t) => t.userId), tokens.map((t) => t.tokenHash), purpose, ttlSeconds],
+    `INSERT INTO security_tokens (user_id, purpose, token_hash, expires_at, attempt_id)
+     SELECT user_id, $3, token_hash, now() + make_interval(secs => $4), attempt_id
+       FROM unnest($1::uuid[], $2::text[], $5::bigint[]) AS t(user_id, token_hash, attempt_id)`,
+    [tokens.map((t) => t.userId), tokens.map((t) => t.tokenHash), purpose, ttlSeconds, tokens.map((t) => t.attemptId ?? null)],
   );
 }
 
@@ -32,17 +32,21 @@ export async function findLiveSecurityTokenOwner(
   return rows[0]?.user_id;
 }
 
-/** Consumes a live token of this user; false when it was used, expired or unknown meanwhile. */
+/**
+ * Consumes a live token of this user: the sign-in it is about (null when it names none),
+ * or undefined when it was used, expired or unknown meanwhile.
+ */
 export async function consumeSecurityToken(
   db: Queryable,
   purpose: SecurityTokenPurpose,
   tokenHash: string,
   userId: string,
-): Promise<boolean> {
-  const { rowCount } = await db.query(
+): Promise<{ attempt_id: string | null } | undefined> {
+  const { rows } = await db.query<{ attempt_id: string | null }>(
     `UPDATE security_tokens SET consumed_at = now()
-      WHERE token_hash = $1 AND purpose = $2 AND user_id = $3 AND consumed_at IS NULL AND expires_at > now()`,
+      WHERE token_hash = $1 AND purpose = $2 AND user_id = $3 AND consumed_at IS NULL AND expires_at > now()
+      RETURNING attempt_id`,
     [tokenHash, purpose, userId],
   );
-  return rowCount === 1;
+  return rows[0];
 }

@@ -1,5 +1,6 @@
 import { hashToken } from '../../crypto/random-token.js';
 import { withTransaction, type Pool } from '../../db/pool.js';
+import { disownSignIn } from '../../db/queries/login-attempts.js';
 import { insertOutboxEvent } from '../../db/queries/outbox.js';
 import { consumeSecurityToken, findLiveSecurityTokenOwner } from '../../db/queries/security-tokens.js';
 import { lockUser, requirePasswordReset } from '../../db/queries/users.js';
@@ -13,7 +14,8 @@ export interface NotMeOutcome {
 }
 
 /**
- * "This wasn't me", from the link in a new-sign-in notice: consumes the token, signs
+ * "This wasn't me", from the link in a new-sign-in notice: consumes the token, disowns
+ * the sign-in it was about (that network and device are strangers again), signs
  * the account out everywhere (every session and refresh token, SessionRevoked for each)
  * and requires a password reset before the next sign-in (login answers 403
  * password_reset_required until a new password is set). A reset mail goes to the
@@ -29,7 +31,9 @@ export async function confirmNotMe(pool: Pool, token: string): Promise<NotMeOutc
     const user = await lockUser(tx, userId);
     if (!user || user.status === 'deleted') throw invalidLinkToken();
     // Conditional on still being live: of two concurrent confirmations, one wins.
-    if (!(await consumeSecurityToken(tx, 'not_me', tokenHash, userId))) throw invalidLinkToken();
+    const consumed = await consumeSecurityToken(tx, 'not_me', tokenHash, userId);
+    if (!consumed) throw invalidLinkToken();
+    if (consumed.attempt_id) await disownSignIn(tx, userId, consumed.attempt_id);
     await requirePasswordReset(tx, userId);
     const revoked = await revokeUserSessions(tx, userId, 'not_me');
     if (user.status === 'active') await insertOutboxEvent(tx, createEvent('PasswordResetRequested', userId, { reason: 'not_me' }));
