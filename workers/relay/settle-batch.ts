@@ -1,8 +1,8 @@
 import type { Pool } from '../../shared/db/pool.js';
-import { markOutboxPublished, recordOutboxFailures, type ClaimedOutboxRow, type OutboxFailureState } from '../../shared/db/queries/outbox.js';
+import { markOutboxPublished, recordOutboxFailures, type OutboxFailureState } from '../../shared/db/queries/outbox.js';
 import type { Reaction } from '../../shared/db/queries/reactions.js';
-import type { DomainEvent, EventType } from '../../shared/events.js';
-import { reactionsFor, type JobName } from '../../shared/queues/jobs.js';
+import type { DomainEvent } from '../../shared/events.js';
+import { REACTION_JOBS, type JobName } from '../../shared/queues/jobs.js';
 import type { PublishOutcome } from './publish-batch.js';
 
 export interface SettledBatch {
@@ -10,12 +10,6 @@ export interface SettledBatch {
   reactions: Reaction[];
   /** The failed rows' new state; those with failed_at are set aside. */
   failed: OutboxFailureState[];
-}
-
-/** reactionsFor() of every type in the batch, as (type, job) pairs. */
-function jobsByType(rows: ClaimedOutboxRow[]): Array<{ type: string; job_name: JobName }> {
-  const types = new Set(rows.map((row) => row.type));
-  return [...types].flatMap((type) => reactionsFor(type as EventType).map((job_name) => ({ type, job_name })));
 }
 
 /**
@@ -27,7 +21,7 @@ function jobsByType(rows: ClaimedOutboxRow[]): Array<{ type: string; job_name: J
 export async function settleBatch(pool: Pool, outcome: PublishOutcome, maxAttempts: number): Promise<SettledBatch> {
   const { confirmed, failures } = outcome;
   if (confirmed.length === 0 && failures.length === 0) return { reactions: [], failed: [] };
-  const recorded = await markOutboxPublished(pool, confirmed.map((row) => row.id), jobsByType(confirmed));
+  const recorded = await markOutboxPublished(pool, confirmed.map((row) => row.id), REACTION_JOBS);
   const failed = await recordOutboxFailures(pool, failures, maxAttempts);
   const events = new Map<string, DomainEvent>();
   for (const row of confirmed) events.set(row.event_id, JSON.parse(row.body) as DomainEvent);

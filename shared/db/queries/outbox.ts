@@ -74,9 +74,15 @@ export async function claimOutboxBatch(db: RelayDb, limit: number, leaseSeconds:
   return rows;
 }
 
+/** Event type -> the job names its reactions run, as the two parallel arrays the mark and recordOutboxReactions take (REACTION_JOBS). */
+export interface ReactionJobs {
+  types: string[];
+  jobNames: string[];
+}
+
 /**
  * Marks confirmed rows published and, in the same statement, records the reactions each
- * newly published event owes (`jobsByType`: event type -> job names), each carrying the
+ * newly published event owes (`jobs`: event type -> job names), each carrying the
  * stored event as its payload, unless recordOutboxReactions recorded them already (while
  * the broker refused or lacked the event). A row already marked stays as it was and adds
  * nothing. Returns the reactions recorded.
@@ -86,11 +92,7 @@ export async function claimOutboxBatch(db: RelayDb, limit: number, leaseSeconds:
  * crash lose the commit, the rows are simply published again (consumers dedupe by
  * message_id) and their reactions recorded then. One round trip, no BEGIN, SET, COMMIT.
  */
-export async function markOutboxPublished(
-  db: Queryable,
-  ids: string[],
-  jobsByType: Array<{ type: string; job_name: string }>,
-): Promise<Array<{ event_id: string; job_name: string }>> {
+export async function markOutboxPublished(db: Queryable, ids: string[], jobs: ReactionJobs): Promise<Array<{ event_id: string; job_name: string }>> {
   if (ids.length === 0) return [];
   const { rows } = await db.query<{ event_id: string; job_name: string }>({
     name: 'mark-outbox-published',
@@ -104,15 +106,9 @@ export async function markOutboxPublished(
        FROM published p JOIN unnest($2::text[], $3::text[]) AS j(type, job_name) ON j.type = p.type
      ON CONFLICT DO NOTHING
      RETURNING event_id, job_name`,
-    values: [ids, jobsByType.map((j) => j.type), jobsByType.map((j) => j.job_name)],
+    values: [ids, jobs.types, jobs.jobNames],
   });
   return rows;
-}
-
-/** Event type -> the job names its reactions run, as the two parallel arrays recordOutboxReactions takes. */
-export interface ReactionJobs {
-  types: string[];
-  jobNames: string[];
 }
 
 /**
