@@ -27,12 +27,13 @@ type LoginDeps = Pick<Services, 'pool' | 'hasher' | 'accessTokens' | 'config'>;
 type Attempt = { email: string; ip: string | undefined; userAgent: string | undefined };
 
 const BLOCKING_STATUS = { locked: 'account_locked', disabled: 'account_disabled' } as const;
+type BlockingCode = (typeof BLOCKING_STATUS)[keyof typeof BLOCKING_STATUS];
 
 /** A sign-in whose password verified but whose account changed during the check. */
 interface Refused {
-  code: 'invalid_credentials' | 'password_reset_required' | (typeof BLOCKING_STATUS)[keyof typeof BLOCKING_STATUS];
+  code: 'invalid_credentials' | 'password_reset_required' | BlockingCode;
   /** The login_attempts reason; `unknown_email` (a deletion) is recorded as for an address nobody holds. */
-  reason: 'unknown_email' | 'password_changed' | 'password_reset_required' | (typeof BLOCKING_STATUS)[keyof typeof BLOCKING_STATUS];
+  reason: 'unknown_email' | 'password_changed' | 'password_reset_required' | BlockingCode;
 }
 
 /**

@@ -25,13 +25,14 @@ export interface RecordedSignIn {
  * A successful sign-in in one statement, so one round trip and atomic without BEGIN and
  * COMMIT: share-locks the user (users before sessions before refresh_tokens) and, while
  * the account is active, its stored hash is still the one the password was verified
- * against and no password reset is required, inserts the session, its refresh token, the login_attempts row and
- * the LoginSucceeded outbox row. The state it read comes back either way, with `recorded`
- * only when the session opened: a password reset or change, a "this wasn't me", a lock or
- * a deletion that committed during the password check refuses it; one that commits later sees this
- * session and revokes it. While argon2 keeps every core busy, each round trip costs a
+ * against and no password reset is required, inserts the session, its refresh token,
+ * the login_attempts row and the LoginSucceeded outbox row. The state it read comes back
+ * either way, with `recorded` only when the session opened: a password reset or change,
+ * a "this wasn't me", a lock or a deletion that committed during the password check
+ * refuses it; one that commits later sees this session and revokes it. Undefined when
+ * the user row is gone. While argon2 keeps every core busy, each round trip costs a
  * wake-up on both sides, which is what bounded login throughput (bench/); prepared by
- * name for the same reason. Undefined when the user row is gone.
+ * name for the same reason.
  */
 export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(SignInState & { recorded?: RecordedSignIn }) | undefined> {
   const { rows } = await db.query<SignInState & { session_id: string | null; expires_at: Date | null; attempt_id: string | null }>({
