@@ -5,12 +5,12 @@ import { AppError, errorBody } from '../shared/errors.js';
 /** What Node's parser refused, as the contract's error with the status HTTP gives it. */
 function refusal(code: string | undefined): { error: AppError; reason: string } {
   if (code === 'HPE_HEADER_OVERFLOW') {
-    return { error: new AppError('invalid_request', 'The request headers are too large.', undefined, undefined, 431), reason: 'Request Header Fields Too Large' };
+    return { error: new AppError('invalid_request', { message: 'The request headers are too large.', status: 431 }), reason: 'Request Header Fields Too Large' };
   }
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return { error: new AppError('invalid_request', 'The request did not arrive in time.', undefined, undefined, 408), reason: 'Request Timeout' };
+    return { error: new AppError('invalid_request', { message: 'The request did not arrive in time.', status: 408 }), reason: 'Request Timeout' };
   }
-  return { error: new AppError('invalid_request', 'The request is not valid HTTP.'), reason: 'Bad Request' };
+  return { error: new AppError('invalid_request', { message: 'The request is not valid HTTP.' }), reason: 'Bad Request' };
 }
 
 /**

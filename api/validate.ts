@@ -19,5 +19,5 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown): z.outp
     const field = issue.path.length > 0 ? issue.path.join('.') : 'body';
     fields[field] ??= issue.message;
   }
-  throw new AppError('invalid_request', 'The request is not valid.', fields);
+  throw new AppError('invalid_request', { fields });
 }

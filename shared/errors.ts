@@ -43,24 +43,35 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   unavailable: 'The service is busy; try again shortly.',
 };
 
-/**
- * An expected failure: carries its contract code, never a stack trace to the client.
- * `status` overrides the code's usual status where the contract says so (a mailed
- * link's token is `400 invalid_token`, a refresh token's is 401).
- */
+export interface AppErrorOptions {
+  /** Text for humans; the code's usual message when omitted. */
+  message?: string;
+  /** Per-field reasons of a validation failure (the body's `fields`). */
+  fields?: Record<string, string>;
+  /** Response headers that go with the failure (Retry-After). */
+  headers?: Record<string, string>;
+  /**
+   * Overrides the code's usual status where the contract says so (a mailed link's token
+   * is `400 invalid_token`, a refresh token's is 401).
+   */
+  status?: number;
+}
+
+/** An expected failure: carries its contract code, never a stack trace to the client. */
 export class AppError extends Error {
   readonly status: number;
+  readonly fields?: Record<string, string>;
+  readonly headers?: Record<string, string>;
 
   constructor(
     readonly code: ErrorCode,
-    message: string = DEFAULT_MESSAGES[code],
-    readonly fields?: Record<string, string>,
-    readonly headers?: Record<string, string>,
-    status?: number,
+    options: AppErrorOptions = {},
   ) {
-    super(message);
+    super(options.message ?? DEFAULT_MESSAGES[code]);
     this.name = 'AppError';
-    this.status = status ?? ERROR_STATUS[code];
+    this.status = options.status ?? ERROR_STATUS[code];
+    if (options.fields) this.fields = options.fields;
+    if (options.headers) this.headers = options.headers;
   }
 }
 

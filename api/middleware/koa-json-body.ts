@@ -22,7 +22,7 @@ function readError(error: unknown): AppError {
   const type = (error as { type?: string }).type;
   if (type === 'entity.too.large') return new AppError('payload_too_large');
   if (type === 'encoding.unsupported') return new AppError('unsupported_media_type');
-  return new AppError('invalid_request', 'The request body could not be read.');
+  return new AppError('invalid_request', { message: 'The request body could not be read.' });
 }
 
 /**

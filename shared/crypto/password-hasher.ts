@@ -66,7 +66,7 @@ export class PasswordHasher {
       return await this.limiter.run(task);
     } catch (error) {
       if (error instanceof QueueFullError || error instanceof LimiterClosedError) {
-        throw new AppError('unavailable', undefined, undefined, { 'Retry-After': '1' });
+        throw new AppError('unavailable', { headers: { 'Retry-After': '1' } });
       }
       throw error;
     }

@@ -30,7 +30,7 @@ export function emailComparisonKey(raw: string): string {
  */
 export function normalizeEmail(raw: string, field = 'email'): string {
   const email = canonicalEmail(raw);
-  const invalid = (reason: string) => new AppError('invalid_request', 'The email address is not valid.', { [field]: reason });
+  const invalid = (reason: string) => new AppError('invalid_request', { message: 'The email address is not valid.', fields: { [field]: reason } });
   if (email.length === 0) throw invalid('is required');
   if (email.length > MAX_LENGTH) throw invalid(`must be at most ${MAX_LENGTH} characters`);
   // eslint-disable-next-line no-control-regex

@@ -10,5 +10,5 @@ export const MAIL_REQUEST_COOLDOWN_SECONDS = 60;
  * with 400 invalid_token (a refresh token's invalid_token stays 401).
  */
 export function invalidLinkToken(): AppError {
-  return new AppError('invalid_token', 'The link is invalid, was already used or has expired.', undefined, undefined, 400);
+  return new AppError('invalid_token', { message: 'The link is invalid, was already used or has expired.', status: 400 });
 }

@@ -40,7 +40,7 @@ export class PasswordPolicy {
   check(raw: string, email: string, field = 'password'): string {
     const password = PasswordPolicy.normalize(raw);
     const length = [...password].length;
-    const invalid = (reason: string) => new AppError('invalid_request', 'The password is not acceptable.', { [field]: reason });
+    const invalid = (reason: string) => new AppError('invalid_request', { message: 'The password is not acceptable.', fields: { [field]: reason } });
     if (length < this.rules.minLength) throw invalid(`must be at least ${this.rules.minLength} characters`);
     if (length > this.rules.maxLength) throw invalid(`must be at most ${this.rules.maxLength} characters`);
     const local = email.slice(0, email.lastIndexOf('@'));

@@ -24,7 +24,7 @@ export async function resendVerification(pool: Pool, userId: string): Promise<Re
     const elapsed = Math.min(sinceRequest ?? Infinity, sinceToken ?? Infinity);
     if (elapsed < MAIL_REQUEST_COOLDOWN_SECONDS) {
       const retryAfter = Math.max(1, Math.ceil(MAIL_REQUEST_COOLDOWN_SECONDS - elapsed));
-      throw new AppError('rate_limited', 'A verification mail was sent recently; try again later.', undefined, { 'Retry-After': String(retryAfter) });
+      throw new AppError('rate_limited', { message: 'A verification mail was sent recently; try again later.', headers: { 'Retry-After': String(retryAfter) } });
     }
     await insertOutboxEvent(tx, createEvent('EmailVerificationRequested', userId));
     return 'requested';

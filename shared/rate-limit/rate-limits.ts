@@ -129,7 +129,7 @@ export class RateLimits {
     const pass = this.pass(counted);
     if (retryAfterMs > 0) {
       await pass.refund();
-      throw new AppError('rate_limited', undefined, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) });
+      throw new AppError('rate_limited', { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } });
     }
     return pass;
   }
