@@ -68,3 +68,67 @@ export const avatarUrlField = z
   .refine((href) => href.length <= AVATAR_URL_MAX, { error: `must be at most ${AVATAR_URL_MAX} characters` })
   .nullable()
   .optional();
+
+/** A mailed link's token (query or body): URL-safe text, bounded. */
+export const linkToken = requiredString(512);
+
+/** A resource id in a path; anything else is 404 (see parseInput). */
+export const uuid = z.uuid();
+
+/**
+ * A point in time. Handlers hand over Dates, which JSON carries as ISO 8601 strings;
+ * the reference shows the string (openapi-document.ts renders dates so).
+ */
+export const timestamp = z.date();
+
+export const successMessage = z.object({ message: z.literal('success') });
+
+/** The login and refresh answer (RFC 6749, 5.1). */
+export const tokenBody = z
+  .object({
+    token: z.string().meta({ description: 'ES256 access token (JWT) for `Authorization: Bearer`' }),
+    token_type: z.literal('Bearer'),
+    expires_in: z.int().positive().meta({ description: 'Seconds until the access token expires' }),
+    refresh_token: z.string().meta({ description: 'Single-use; POST /token/refresh rotates it' }),
+  })
+  .meta({ id: 'TokenResponse' });
+
+export const TOKEN_EXAMPLE = {
+  token: 'eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiJ9.eyJzaWQiOiIuLi4ifQ.c2lnbmF0dXJl',
+  token_type: 'Bearer',
+  expires_in: 900,
+  refresh_token: 'qK3k2Jv0m3Qb6o1Vt0x9yA4dPz8cW5nR7sE2fH6gL1u',
+};
+
+export const profileBody = z
+  .object({
+    display_name: z.string().nullable(),
+    avatar_url: z.string().nullable(),
+    locale: z.string().nullable(),
+    time_zone: z.string().nullable(),
+    updated_at: timestamp,
+  })
+  .meta({ id: 'Profile' });
+
+export const USER_STATUSES = ['active', 'locked', 'disabled', 'deleted'] as const;
+
+/** A second factor as its owner and operators may see it: never its secret or key. */
+export const mfaMethodSummary = z
+  .object({
+    id: z.uuid(),
+    type: z.enum(['totp', 'webauthn']),
+    label: z.string().nullable(),
+    added_at: timestamp,
+    last_used_at: timestamp.nullable(),
+  })
+  .meta({ id: 'MfaMethod' });
+
+/** A session as its owner sees it; `device` is a short description of its user agent. */
+export const sessionSummary = z.object({
+  id: z.uuid(),
+  device: z.string().nullable(),
+  ip: z.string().nullable(),
+  created_at: timestamp,
+  last_used_at: timestamp,
+  expires_at: timestamp,
+});

@@ -1,18 +1,15 @@
-import type { Context } from 'koa';
-
-export interface IssuedTokens {
-  accessToken: string;
-  expiresIn: number;
-  refreshToken: string;
-}
+import type { IssuedTokens } from '../shared/domain/open-session.js';
 
 /** The login and refresh answer: the contract's token body, never kept by a cache on the way (RFC 6749, 5.1). */
-export function respondWithTokens(ctx: Context, issued: IssuedTokens): void {
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = {
-    token: issued.accessToken,
-    token_type: 'Bearer',
-    expires_in: issued.expiresIn,
-    refresh_token: issued.refreshToken,
-  };
+export function tokenReply(issued: IssuedTokens) {
+  return {
+    status: 200,
+    headers: { 'Cache-Control': 'no-store' },
+    body: {
+      token: issued.accessToken,
+      token_type: 'Bearer',
+      expires_in: issued.expiresIn,
+      refresh_token: issued.refreshToken,
+    },
+  } as const;
 }

@@ -7,6 +7,7 @@ import { SecretBox } from './crypto/secret-box.js';
 import { SigningKeyStore } from './crypto/signing-key-store.js';
 import { createPool, type Pool } from './db/pool.js';
 import { PasswordPolicy } from './domain/password-policy.js';
+import { createReadinessCheck, type Readiness } from './health/readiness.js';
 import type { Logger } from './logger.js';
 import { RateLimits } from './rate-limit/rate-limits.js';
 
@@ -23,6 +24,8 @@ export interface Services {
   /** Limits per IP and account, shared by every API instance through Redis (README, "Rate limits"). */
   rateLimits: RateLimits;
   refreshSuccessor: RefreshTokenSuccessor;
+  /** GET /ready's check; it caches the broker's answer for the process. */
+  readiness: () => Promise<Readiness>;
 }
 
 /** Logs a failing connection once per outage instead of once per retry. */
@@ -71,6 +74,7 @@ export function createServices(config: Config, log: Logger): Services & { init()
     accessTokens: new AccessTokens(keys, config.tokens),
     rateLimits: new RateLimits(config.rateLimits, redis, log, config.anomaly),
     refreshSuccessor: new RefreshTokenSuccessor(config.appSecret),
+    readiness: createReadinessCheck({ pool, redis, config }),
     async init() {
       redis.connect().catch(() => undefined);
       await keys.init();

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { Middleware } from 'koa';
+import type { AppMiddleware } from '../app-state.js';
 
 function clean(address: string | undefined): string | undefined {
   const ip = address?.trim().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
@@ -11,7 +11,7 @@ function clean(address: string | undefined): string | undefined {
  * proxies sit in front: then the entry that many hops from the right of
  * X-Forwarded-For is used, so a client cannot forge its way past a limit.
  */
-export function clientIp(trustProxyHops: number): Middleware {
+export function clientIp(trustProxyHops: number): AppMiddleware {
   return async (ctx, next) => {
     let ip = clean(ctx.req.socket.remoteAddress);
     if (trustProxyHops > 0) {

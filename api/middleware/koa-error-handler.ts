@@ -1,9 +1,8 @@
-import type { Middleware } from 'koa';
 import { AppError, errorBody, type ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import type { AppMiddleware } from '../app-state.js';
 import { failedFormPage } from '../pages/failed-form-pages.js';
 import { isFormPost, sendPage } from '../pages/render-page.js';
-import { requestLog } from './koa-request-context.js';
 
 /** Errors thrown by Koa and its helpers (http-errors) that describe the client's fault. */
 const HTTP_ERROR_CODES: Record<number, ErrorCode> = {
@@ -31,7 +30,7 @@ function toAppError(error: unknown): AppError | undefined {
  * A form post to one of `formPaths` (the HTML pages' own routes) gets a page with the
  * same status and headers instead, since a person at a browser reads it.
  */
-export function errorHandler(log: Logger, formPaths: readonly string[] = []): Middleware {
+export function errorHandler(log: Logger, formPaths: readonly string[] = []): AppMiddleware {
   return async (ctx, next) => {
     let appError: AppError | undefined;
     try {
@@ -42,7 +41,7 @@ export function errorHandler(log: Logger, formPaths: readonly string[] = []): Mi
     } catch (error) {
       appError = toAppError(error);
       if (!appError) {
-        (requestLog(ctx) ?? log).error({ err: error }, 'unhandled error');
+        (ctx.state.log ?? log).error({ err: error }, 'unhandled error');
         appError = new AppError('internal');
       }
     }

@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { AppMiddleware } from '../app-state.js';
 import type { Logger } from '../../shared/logger.js';
 import { assignRequestId } from './koa-request-context.js';
 
@@ -12,7 +12,7 @@ export const LIVENESS_BODY = { status: 'ok' } as const;
  * process answers HTTP) and stays cheap under load. When debug logging is on, the probe
  * goes the usual way instead, so its access line is still written.
  */
-export function liveness(log: Logger): Middleware {
+export function liveness(log: Logger): AppMiddleware {
   return (ctx, next) => {
     if (ctx.method !== 'GET' || ctx.path !== '/health' || log.isLevelEnabled('debug')) return next();
     assignRequestId(ctx);

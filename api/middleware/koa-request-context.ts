@@ -1,13 +1,13 @@
 import crypto from 'node:crypto';
-import type { Context, Middleware } from 'koa';
 import type { Logger } from '../../shared/logger.js';
+import type { AppContext, AppMiddleware } from '../app-state.js';
 
 const SAFE_REQUEST_ID = /^[\w.-]{1,128}$/;
 /** Probes hit these every few seconds; their access lines go to debug. */
 const QUIET_PATHS = new Set(['/health', '/ready']);
 
 /** The request's id (a caller's safe x-request-id, else a UUID), kept in ctx.state and echoed in the response. */
-export function assignRequestId(ctx: Context): string {
+export function assignRequestId(ctx: AppContext): string {
   const given = ctx.get('x-request-id');
   const requestId = SAFE_REQUEST_ID.test(given) ? given : crypto.randomUUID();
   ctx.state.requestId = requestId;
@@ -15,18 +15,13 @@ export function assignRequestId(ctx: Context): string {
   return requestId;
 }
 
-/** The request's logger (requestContextMiddleware's): every line it writes names the request. */
-export function requestLog(ctx: Context): Logger | undefined {
-  return ctx.state.log as Logger | undefined;
-}
-
 /**
  * Gives each request an id (a caller's safe x-request-id, else a UUID), echoes it in
- * the response, and a logger of its own (requestLog) that puts the id on every line;
+ * the response, and a logger of its own (ctx.state.log) that puts the id on every line;
  * writes one access line per request. The line has the path but never the query
  * string, which may carry a token.
  */
-export function requestContextMiddleware(log: Logger): Middleware {
+export function requestContextMiddleware(log: Logger): AppMiddleware {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const requestLogger = log.child({ request_id: assignRequestId(ctx) });

@@ -1,16 +1,12 @@
-import Router from '@koa/router';
 import { z } from 'zod';
 import { registerUser } from '../../shared/domain/register-user.js';
 import { loginWithLimits } from '../../shared/rate-limit/login-with-limits.js';
-import type { Services } from '../../shared/services.js';
-import { bodyEmail, rateLimit } from '../middleware/koa-rate-limit.js';
-import { requestLog } from '../middleware/koa-request-context.js';
-import { respondWithTokens } from '../token-response.js';
-import { localeField, optionalText, requiredString, timeZoneField } from '../schemas.js';
-import { validate } from '../validate.js';
+import { defineRoute } from '../contract/route-declaration.js';
+import { localeField, optionalText, requiredString, timeZoneField, TOKEN_EXAMPLE, tokenBody } from '../schemas.js';
+import { tokenReply } from '../token-response.js';
 
 /** Lengths here only bound the input; the domain applies the real email and password rules. */
-const registerSchema = z.object({
+const registerBody = z.strictObject({
   email: requiredString(1024),
   password: requiredString(4096),
   display_name: optionalText(100),
@@ -18,32 +14,56 @@ const registerSchema = z.object({
   time_zone: timeZoneField,
 });
 
-const loginSchema = z.object({
+const loginBody = z.strictObject({
   email: requiredString(1024),
   password: requiredString(4096),
 });
 
-/** POST /register (201 {message, user_id}) and POST /login (200 tokens). */
-export function authRoutes(services: Services): Router {
-  return new Router()
-    .post('/register', rateLimit(services.rateLimits, 'register', bodyEmail), async (ctx) => {
-      const input = validate(registerSchema, ctx.request.body);
-      const { userId } = await registerUser(services, {
-        email: input.email,
-        password: input.password,
-        displayName: input.display_name,
-        locale: input.locale,
-        timeZone: input.time_zone,
-      });
-      ctx.status = 201;
-      ctx.body = { message: 'success', user_id: userId };
-    })
-    .post('/login', async (ctx) => {
-      const input = validate(loginSchema, ctx.request.body);
-      const issued = await loginWithLimits(services, input, {
-        ip: ctx.state.clientIp,
-        userAgent: ctx.get('user-agent').slice(0, 512) || undefined,
-      }, requestLog(ctx));
-      respondWithTokens(ctx, issued);
+export const registerRoute = defineRoute({
+  method: 'post',
+  path: '/register',
+  operationId: 'register',
+  summary: 'Register an account',
+  description:
+    'Creates the account and mails a verification link. With `REGISTER_ENUMERATION_SAFE=true` a taken address answers the same 201 (with a `user_id` that is never stored) and its owner is mailed instead of a 409.',
+  tag: 'Sign-in',
+  access: 'public',
+  request: { body: registerBody, example: { email: 'ada@example.com', password: 'a long passphrase of mine', locale: 'en' } },
+  responses: {
+    201: {
+      description: 'The account exists; a verification mail is on its way.',
+      json: z.object({ message: z.literal('success'), user_id: z.uuid() }),
+      example: { message: 'success', user_id: '0b8f5c1e-4a63-4d47-9a55-3f0f2b9c6d11' },
+    },
+  },
+  errors: ['email_taken', 'unavailable'],
+  limit: { action: 'register', account: 'body-email' },
+}).handle(async ({ body, services }) => {
+    const { userId } = await registerUser(services, {
+      email: body.email,
+      password: body.password,
+      displayName: body.display_name,
+      locale: body.locale,
+      timeZone: body.time_zone,
     });
-}
+    return { status: 201, body: { message: 'success', user_id: userId } };
+});
+
+export const loginRoute = defineRoute({
+  method: 'post',
+  path: '/login',
+  operationId: 'login',
+  summary: 'Sign in with email and password',
+  description:
+    'Unknown addresses and wrong passwords get the same 401 after the same work. The account state (locked, disabled, reset required) is told only after the right password. Failed attempts are limited per IP, per account and per both, with a progressive delay before the hard limit.',
+  tag: 'Sign-in',
+  access: 'public',
+  request: { body: loginBody, example: { email: 'ada@example.com', password: 'a long passphrase of mine' } },
+  responses: {
+    200: { description: 'Signed in: an access token and the first refresh token of a new session.', json: tokenBody, example: TOKEN_EXAMPLE },
+  },
+  errors: ['invalid_credentials', 'account_locked', 'account_disabled', 'password_reset_required', 'rate_limited', 'unavailable'],
+}).handle(async ({ body, ctx, services, log }) => {
+    const issued = await loginWithLimits(services, body, { ip: ctx.state.clientIp, userAgent: ctx.get('user-agent').slice(0, 512) || undefined }, log);
+    return tokenReply(issued);
+});

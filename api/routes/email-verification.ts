@@ -1,60 +1,67 @@
-import Router from '@koa/router';
-import type { Context } from 'koa';
 import { z } from 'zod';
 import { resendVerification } from '../../shared/domain/resend-verification.js';
 import { verifyEmail } from '../../shared/domain/verify-email.js';
-import { AppError } from '../../shared/errors.js';
-import type { Services } from '../../shared/services.js';
-import { rateLimit } from '../middleware/koa-rate-limit.js';
-import { requireAuth, type AuthState } from '../middleware/koa-require-auth.js';
+import { defineRoute } from '../contract/route-declaration.js';
+import { isFormPost } from '../pages/render-page.js';
 import { emailVerifiedPage, verificationFailedPage, verifyEmailPage } from '../pages/email-verification-pages.js';
-import { isFormPost, sendPage } from '../pages/render-page.js';
-import { requiredString } from '../schemas.js';
-import { validate } from '../validate.js';
+import { linkToken, successMessage } from '../schemas.js';
 
-/** Paths whose page posts a form (application/x-www-form-urlencoded) back to itself. */
-export const EMAIL_VERIFICATION_FORM_PATHS = ['/email/verify'] as const;
+const linkFailure = () => ({ status: 400, page: verificationFailedPage() });
 
-const verifySchema = z.object({ token: requiredString(512) });
+export const verifyEmailPageRoute = defineRoute({
+  method: 'get',
+  path: '/email/verify',
+  operationId: 'verifyEmailPage',
+  summary: 'The page of a verification link',
+  description: 'The mailed link opens this page; its button posts the token. Fetching it (a mail scanner does) changes nothing.',
+  tag: 'Email verification',
+  access: 'public',
+  request: { query: z.object({ token: linkToken }) },
+  responses: {
+    200: { description: 'The confirmation page.', html: true },
+    400: { description: 'The link has no usable token.', html: true },
+  },
+  pageOnFailure: linkFailure,
+}).handle(({ query }) => {
+    return { status: 200, page: verifyEmailPage(query.token) };
+});
 
-/** The token of a GET page link: exactly one non-empty value. */
-function queryToken(ctx: Context): string | undefined {
-  const token = ctx.query.token;
-  return typeof token === 'string' && token.length > 0 && token.length <= 512 ? token : undefined;
-}
+export const verifyEmailRoute = defineRoute({
+  method: 'post',
+  path: '/email/verify',
+  operationId: 'verifyEmail',
+  summary: 'Confirm an email address with a mailed token',
+  description: 'JSON clients get JSON; the page\'s form (urlencoded) gets a page.',
+  tag: 'Email verification',
+  access: 'public',
+  request: { body: z.strictObject({ token: linkToken }), form: true },
+  responses: {
+    200: { description: 'Verified.', json: successMessage, html: true },
+    400: { description: 'The form\'s link does not work.', html: true },
+  },
+  errors: [{ code: 'invalid_token', status: 400 }],
+  limit: { action: 'verify' },
+  pageOnFailure: linkFailure,
+}).handle(async ({ body, ctx, services }) => {
+    await verifyEmail(services.pool, body.token);
+    return isFormPost(ctx) ? { status: 200, page: emailVerifiedPage() } : { status: 200, body: { message: 'success' } };
+});
 
-/**
- * GET /email/verify (a page whose form posts the token), POST /email/verify (JSON:
- * 200 {"message":"success"}; from the page's form: a page) and POST
- * /email/verify/resend (Bearer: 202, or 200 when the address is already verified).
- */
-export function emailVerificationRoutes(services: Services): Router {
-  return new Router()
-    .get('/email/verify', (ctx) => {
-      const token = queryToken(ctx);
-      if (token) sendPage(ctx, 200, verifyEmailPage(token));
-      else sendPage(ctx, 400, verificationFailedPage());
-    })
-    .post('/email/verify', rateLimit(services.rateLimits, 'verify'), async (ctx) => {
-      const asPage = isFormPost(ctx);
-      try {
-        const { token } = validate(verifySchema, ctx.request.body);
-        await verifyEmail(services.pool, token);
-      } catch (error) {
-        if (asPage && error instanceof AppError && error.status < 500) return sendPage(ctx, 400, verificationFailedPage());
-        throw error;
-      }
-      if (asPage) sendPage(ctx, 200, emailVerifiedPage());
-      else ctx.body = { message: 'success' };
-    })
-    .post('/email/verify/resend', requireAuth(services), rateLimit(services.rateLimits, 'resend', (ctx) => (ctx.state.auth as AuthState).userId), async (ctx) => {
-      const { userId } = ctx.state.auth as AuthState;
-      const outcome = await resendVerification(services.pool, userId);
-      if (outcome === 'already-verified') {
-        ctx.body = { message: 'success', email_verified: true };
-        return;
-      }
-      ctx.status = 202;
-      ctx.body = { message: 'success' };
-    });
-}
+export const resendVerificationRoute = defineRoute({
+  method: 'post',
+  path: '/email/verify/resend',
+  operationId: 'resendVerification',
+  summary: 'Mail the verification link again',
+  description: 'At most one mail a minute and `RATE_LIMIT_RESEND_ACCOUNT` a day. An address that is already verified answers 200 and nothing is sent.',
+  tag: 'Email verification',
+  access: 'bearer',
+  responses: {
+    200: { description: 'Already verified; nothing sent.', json: z.object({ message: z.literal('success'), email_verified: z.literal(true) }) },
+    202: { description: 'A new verification mail is on its way.', json: successMessage },
+  },
+  limit: { action: 'resend', account: 'user' },
+}).handle(async ({ auth, services }) => {
+    const outcome = await resendVerification(services.pool, auth.userId);
+    if (outcome === 'already-verified') return { status: 200, body: { message: 'success', email_verified: true } };
+    return { status: 202, body: { message: 'success' } };
+});

@@ -1,66 +1,72 @@
-import Router from '@koa/router';
-import type { Context } from 'koa';
 import { z } from 'zod';
 import { requestPasswordReset } from '../../shared/domain/request-password-reset.js';
 import { resetPassword } from '../../shared/domain/reset-password.js';
-import { AppError } from '../../shared/errors.js';
-import type { Services } from '../../shared/services.js';
-import { bodyEmail, rateLimit } from '../middleware/koa-rate-limit.js';
+import { defineRoute } from '../contract/route-declaration.js';
 import { passwordResetDonePage, resetFailedPage, resetPasswordPage } from '../pages/password-reset-pages.js';
-import { isFormPost, sendPage } from '../pages/render-page.js';
-import { requiredString } from '../schemas.js';
-import { validate } from '../validate.js';
+import { isFormPost } from '../pages/render-page.js';
+import { linkToken, requiredString, successMessage } from '../schemas.js';
 
-/** Paths whose page posts a form (application/x-www-form-urlencoded) back to itself. */
-export const PASSWORD_RESET_FORM_PATHS = ['/password/reset'] as const;
+const resetBody = z.strictObject({ token: linkToken, password: requiredString(4096) });
 
-const forgotSchema = z.object({ email: requiredString(1024) });
-const resetSchema = z.object({ token: requiredString(512), password: requiredString(4096) });
+export const forgotPasswordRoute = defineRoute({
+  method: 'post',
+  path: '/password/forgot',
+  operationId: 'forgotPassword',
+  summary: 'Ask for a password reset mail',
+  description: 'The same answer whether or not an account has the address; the owner of one gets a link to `/password/reset`.',
+  tag: 'Password reset',
+  access: 'public',
+  request: { body: z.strictObject({ email: requiredString(1024) }), example: { email: 'ada@example.com' } },
+  responses: { 202: { description: 'Accepted.', json: successMessage } },
+  limit: { action: 'forgot', account: 'body-email' },
+}).handle(async ({ body, services }) => {
+    await requestPasswordReset(services.pool, body.email);
+    return { status: 202, body: { message: 'success' } };
+});
 
-function queryToken(ctx: Context): string | undefined {
-  const token = ctx.query.token;
-  return typeof token === 'string' && token.length > 0 && token.length <= 512 ? token : undefined;
-}
+export const resetPasswordPageRoute = defineRoute({
+  method: 'get',
+  path: '/password/reset',
+  operationId: 'resetPasswordPage',
+  summary: 'The page of a password reset link',
+  description: 'A new-password form, for installs without a front end of their own. Fetching it changes nothing.',
+  tag: 'Password reset',
+  access: 'public',
+  request: { query: z.object({ token: linkToken }) },
+  responses: {
+    200: { description: 'The new-password form.', html: true },
+    400: { description: 'The link has no usable token.', html: true },
+  },
+  pageOnFailure: () => ({ status: 400, page: resetFailedPage() }),
+}).handle(({ query, services }) => {
+    return { status: 200, page: resetPasswordPage(query.token, services.config.passwords) };
+});
 
-/** A form's token, when it is a usable string, to show the form again with. */
-function formToken(body: unknown): string | undefined {
-  const token = (body as { token?: unknown } | undefined)?.token;
-  return typeof token === 'string' && token.length > 0 && token.length <= 512 ? token : undefined;
-}
-
-/**
- * POST /password/forgot (202, the same whether or not the account exists), GET
- * /password/reset (the new-password page) and POST /password/reset (JSON: 200
- * {"message":"success"}; from the page's form: a page).
- */
-export function passwordResetRoutes(services: Services): Router {
-  return new Router()
-    .post('/password/forgot', rateLimit(services.rateLimits, 'forgot', bodyEmail), async (ctx) => {
-      const { email } = validate(forgotSchema, ctx.request.body);
-      await requestPasswordReset(services.pool, email);
-      ctx.status = 202;
-      ctx.body = { message: 'success' };
-    })
-    .get('/password/reset', (ctx) => {
-      const token = queryToken(ctx);
-      if (token) sendPage(ctx, 200, resetPasswordPage(token, services.config.passwords));
-      else sendPage(ctx, 400, resetFailedPage());
-    })
-    .post('/password/reset', rateLimit(services.rateLimits, 'reset'), async (ctx) => {
-      const asPage = isFormPost(ctx);
-      try {
-        const input = validate(resetSchema, ctx.request.body);
-        await resetPassword(services, input.token, input.password);
-      } catch (error) {
-        if (!asPage || !(error instanceof AppError) || error.status >= 500) throw error;
-        const token = formToken(ctx.request.body);
-        // A refused password shows the form again (the token still works); anything else is a dead link.
-        if (error.code === 'invalid_request' && error.fields?.password && token) {
-          return sendPage(ctx, 400, resetPasswordPage(token, services.config.passwords, `The password is not accepted: it ${error.fields.password}.`));
-        }
-        return sendPage(ctx, 400, resetFailedPage());
-      }
-      if (asPage) sendPage(ctx, 200, passwordResetDonePage());
-      else ctx.body = { message: 'success' };
-    });
-}
+export const resetPasswordRoute = defineRoute({
+  method: 'post',
+  path: '/password/reset',
+  operationId: 'resetPassword',
+  summary: 'Set a new password with a mailed token',
+  description: 'Every session is revoked. JSON clients get JSON; the page\'s form (urlencoded) gets a page.',
+  tag: 'Password reset',
+  access: 'public',
+  request: { body: resetBody, form: true },
+  responses: {
+    200: { description: 'The new password is set.', json: successMessage, html: true },
+    400: { description: 'The form again with the reason its password was refused, or a dead link.', html: true },
+  },
+  errors: [{ code: 'invalid_token', status: 400 }, 'unavailable'],
+  limit: { action: 'reset' },
+  // A refused password shows the form again (the token still works); anything else is a dead link.
+  pageOnFailure(error, raw, services) {
+    const token = linkToken.safeParse((raw.body as { token?: unknown } | undefined)?.token);
+    const refusal = error.code === 'invalid_request' ? error.fields?.password : undefined;
+    if (refusal && token.success) {
+      return { status: 400, page: resetPasswordPage(token.data, services.config.passwords, `The password is not accepted: it ${refusal}.`) };
+    }
+    return { status: 400, page: resetFailedPage() };
+  },
+}).handle(async ({ body, ctx, services }) => {
+    await resetPassword(services, body.token, body.password);
+    return isFormPost(ctx) ? { status: 200, page: passwordResetDonePage() } : { status: 200, body: { message: 'success' } };
+});

@@ -1,48 +1,47 @@
-import Router from '@koa/router';
-import type { Context } from 'koa';
 import { z } from 'zod';
 import { confirmNotMe } from '../../shared/domain/anomaly/not-me.js';
-import { AppError } from '../../shared/errors.js';
-import type { Services } from '../../shared/services.js';
-import { rateLimit } from '../middleware/koa-rate-limit.js';
+import { defineRoute } from '../contract/route-declaration.js';
 import { confirmNotMePage, notMeDonePage, notMeFailedPage } from '../pages/not-me-pages.js';
-import { isFormPost, sendPage } from '../pages/render-page.js';
-import { requiredString } from '../schemas.js';
-import { validate } from '../validate.js';
+import { isFormPost } from '../pages/render-page.js';
+import { linkToken } from '../schemas.js';
 
-/** Paths whose page posts a form (application/x-www-form-urlencoded) back to itself. */
-export const SECURITY_FORM_PATHS = ['/security/not-me'] as const;
+const linkFailure = () => ({ status: 400, page: notMeFailedPage() });
 
-const notMeSchema = z.object({ token: requiredString(512) });
+export const notMePageRoute = defineRoute({
+  method: 'get',
+  path: '/security/not-me',
+  operationId: 'notMePage',
+  summary: 'The page of a "this wasn\'t me" link',
+  description: 'The link of a new-sign-in notice opens this page; its button posts the token. Fetching it changes nothing.',
+  tag: 'Security',
+  access: 'public',
+  request: { query: z.object({ token: linkToken }) },
+  responses: {
+    200: { description: 'The confirmation page.', html: true },
+    400: { description: 'The link has no usable token.', html: true },
+  },
+  pageOnFailure: linkFailure,
+}).handle(({ query }) => {
+    return { status: 200, page: confirmNotMePage(query.token) };
+});
 
-function queryToken(ctx: Context): string | undefined {
-  const token = ctx.query.token;
-  return typeof token === 'string' && token.length > 0 && token.length <= 512 ? token : undefined;
-}
-
-/**
- * GET /security/not-me (the link of a new-sign-in notice: a page whose form posts the
- * token) and POST /security/not-me (JSON: 200 {"message":"success","sessions_revoked"};
- * from the page's form: a page): every session revoked, a password reset required.
- */
-export function securityRoutes(services: Services): Router {
-  return new Router()
-    .get('/security/not-me', (ctx) => {
-      const token = queryToken(ctx);
-      if (token) sendPage(ctx, 200, confirmNotMePage(token));
-      else sendPage(ctx, 400, notMeFailedPage());
-    })
-    .post('/security/not-me', rateLimit(services.rateLimits, 'verify'), async (ctx) => {
-      const asPage = isFormPost(ctx);
-      let sessionsRevoked: number;
-      try {
-        const { token } = validate(notMeSchema, ctx.request.body);
-        ({ sessionsRevoked } = await confirmNotMe(services.pool, token));
-      } catch (error) {
-        if (asPage && error instanceof AppError && error.status < 500) return sendPage(ctx, 400, notMeFailedPage());
-        throw error;
-      }
-      if (asPage) sendPage(ctx, 200, notMeDonePage());
-      else ctx.body = { message: 'success', sessions_revoked: sessionsRevoked };
-    });
-}
+export const notMeRoute = defineRoute({
+  method: 'post',
+  path: '/security/not-me',
+  operationId: 'confirmNotMe',
+  summary: 'Disown a sign-in from a new-sign-in notice',
+  description: 'Every session is revoked and a password reset is required; the sign-in\'s network stops counting as known. JSON clients get JSON; the page\'s form gets a page.',
+  tag: 'Security',
+  access: 'public',
+  request: { body: z.strictObject({ token: linkToken }), form: true },
+  responses: {
+    200: { description: 'Done.', json: z.object({ message: z.literal('success'), sessions_revoked: z.int().nonnegative() }), html: true },
+    400: { description: 'The form\'s link does not work.', html: true },
+  },
+  errors: [{ code: 'invalid_token', status: 400 }],
+  limit: { action: 'verify' },
+  pageOnFailure: linkFailure,
+}).handle(async ({ body, ctx, services }) => {
+    const { sessionsRevoked } = await confirmNotMe(services.pool, body.token);
+    return isFormPost(ctx) ? { status: 200, page: notMeDonePage() } : { status: 200, body: { message: 'success', sessions_revoked: sessionsRevoked } };
+});

@@ -1,40 +1,68 @@
-import Router from '@koa/router';
+import { z } from 'zod';
 import { endAllSessions, endSession, listUserSessions } from '../../shared/domain/end-sessions.js';
-import { AppError } from '../../shared/errors.js';
-import type { Services } from '../../shared/services.js';
-import { requireAuth, type AuthState } from '../middleware/koa-require-auth.js';
+import { defineRoute } from '../contract/route-declaration.js';
+import { sessionSummary, uuid } from '../schemas.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * The signed-in user's sessions: GET /me/sessions (the live ones, the caller's marked
- * current), DELETE /me/sessions/:id, POST /logout (this session) and POST /logout/all
- * (every session). Each revocation takes effect on the next request: requireAuth
- * looks the session up every time.
+/*
+ * The signed-in user's sessions. Each revocation takes effect on the next request:
+ * requireAuth looks the session up every time.
  */
-export function sessionRoutes(services: Services): Router {
-  const auth = requireAuth(services);
-  return new Router()
-    .get('/me/sessions', auth, async (ctx) => {
-      const { userId, sessionId } = ctx.state.auth as AuthState;
-      ctx.body = { sessions: await listUserSessions(services.pool, userId, sessionId, services.config.sessions.idleTimeoutSeconds) };
-    })
-    .delete('/me/sessions/:id', auth, async (ctx) => {
-      const { userId } = ctx.state.auth as AuthState;
-      const id = ctx.params.id ?? '';
-      // Not a UUID cannot be a session: the same 404 as someone else's, without a query.
-      if (!UUID.test(id)) throw new AppError('not_found');
-      await endSession(services.pool, userId, id.toLowerCase(), 'user');
-      ctx.status = 204;
-    })
-    .post('/logout', auth, async (ctx) => {
-      const { userId, sessionId } = ctx.state.auth as AuthState;
-      await endSession(services.pool, userId, sessionId, 'logout');
-      ctx.status = 204;
-    })
-    .post('/logout/all', auth, async (ctx) => {
-      const { userId } = ctx.state.auth as AuthState;
-      await endAllSessions(services.pool, userId);
-      ctx.status = 204;
-    });
-}
+
+export const listSessionsRoute = defineRoute({
+  method: 'get',
+  path: '/me/sessions',
+  operationId: 'listSessions',
+  summary: 'The live sessions of the signed-in user',
+  tag: 'Sessions',
+  access: 'bearer',
+  responses: {
+    200: {
+      description: 'Most recently used first; `current` marks the caller\'s own.',
+      json: z.object({ sessions: z.array(sessionSummary.extend({ current: z.boolean() })) }),
+    },
+  },
+}).handle(async ({ auth, services }) => {
+    const sessions = await listUserSessions(services.pool, auth.userId, auth.sessionId, services.config.sessions.idleTimeoutSeconds);
+    return { status: 200, body: { sessions } };
+});
+
+export const endSessionRoute = defineRoute({
+  method: 'delete',
+  path: '/me/sessions/:id',
+  operationId: 'endSession',
+  summary: 'End one session',
+  description: 'The session and its refresh tokens are revoked (`SessionRevoked`, reason `user`); its access token is refused at once. Another user\'s, an ended, an unknown or a malformed id get one answer: 404.',
+  tag: 'Sessions',
+  access: 'bearer',
+  request: { params: z.object({ id: uuid }) },
+  responses: { 204: { description: 'Ended.' } },
+}).handle(async ({ auth, params, services }) => {
+    await endSession(services.pool, auth.userId, params.id.toLowerCase(), 'user');
+    return { status: 204 };
+});
+
+export const logoutRoute = defineRoute({
+  method: 'post',
+  path: '/logout',
+  operationId: 'logout',
+  summary: 'End this session',
+  tag: 'Sessions',
+  access: 'bearer',
+  responses: { 204: { description: 'The caller\'s session and its refresh tokens are revoked (reason `logout`).' } },
+}).handle(async ({ auth, services }) => {
+    await endSession(services.pool, auth.userId, auth.sessionId, 'logout');
+    return { status: 204 };
+});
+
+export const logoutAllRoute = defineRoute({
+  method: 'post',
+  path: '/logout/all',
+  operationId: 'logoutAll',
+  summary: 'End every session of the signed-in user',
+  tag: 'Sessions',
+  access: 'bearer',
+  responses: { 204: { description: 'Every session and its refresh tokens are revoked (reason `logout_all`).' } },
+}).handle(async ({ auth, services }) => {
+    await endAllSessions(services.pool, auth.userId);
+    return { status: 204 };
+});

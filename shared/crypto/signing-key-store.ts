@@ -26,9 +26,20 @@ interface Signer extends ActiveKey {
   retiresAt: number;
 }
 
+/** A public key as JWKS publishes it (RFC 7517, 7518: an EC P-256 key for ES256). */
+export type PublishedJwk = {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+  kid: string;
+  alg: 'ES256';
+  use: 'sig';
+};
+
 interface Verifier {
   key: KeyObject;
-  jwk: JsonWebKey;
+  jwk: PublishedJwk;
   /** Epoch ms after which no token it signed can be live any more. */
   validUntil: number;
 }
@@ -97,7 +108,7 @@ export class SigningKeyStore {
   }
 
   /** The JSON Web Key Set: the key that signs, the next one when a handover is pending, and retired keys still valid. */
-  publicJwks(): { keys: JsonWebKey[] } {
+  publicJwks(): { keys: PublishedJwk[] } {
     const now = Date.now();
     return { keys: [...this.verifiers.values()].filter((verifier) => now < verifier.validUntil).map((verifier) => verifier.jwk) };
   }
@@ -125,7 +136,8 @@ export class SigningKeyStore {
       }
       verifiers.set(row.kid, {
         key: crypto.createPublicKey({ key: row.public_jwk, format: 'jwk' }),
-        jwk: { ...row.public_jwk, kid: row.kid, alg: 'ES256', use: 'sig' },
+        // Only P-256 keys are ever generated (signing-key-material.ts).
+        jwk: { ...(row.public_jwk as Omit<PublishedJwk, 'kid' | 'alg' | 'use'>), kid: row.kid, alg: 'ES256', use: 'sig' },
         validUntil: retiresAt + retiredKeyGraceSeconds * 1000,
       });
     }

@@ -1,5 +1,7 @@
 import amqp from 'amqplib';
-import type { Services } from '../services.js';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/config.js';
+import type { Pool } from '../db/pool.js';
 
 export type CheckState = 'ok' | 'degraded' | 'failed';
 
@@ -33,7 +35,7 @@ async function passes(check: () => Promise<unknown>): Promise<boolean> {
  * Readiness as the contract defines it: only PostgreSQL is required; Redis and
  * RabbitMQ being away degrades the service (queues, limits) but does not stop the API.
  */
-export function createReadinessCheck({ pool, redis, config }: Pick<Services, 'pool' | 'redis' | 'config'>) {
+export function createReadinessCheck({ pool, redis, config }: { pool: Pool; redis: Redis; config: Pick<Config, 'rabbitmqUrl'> }): () => Promise<Readiness> {
   let broker: { state: CheckState; at: number } = { state: 'degraded', at: 0 };
   // One broker check at a time: concurrent probes share it rather than each opening a connection.
   let checking: Promise<CheckState> | undefined;

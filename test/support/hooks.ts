@@ -1,3 +1,4 @@
+import { contractCheck } from './http.js';
 import { startTestApp, type TestApp } from './test-app.js';
 import { createMigratedDatabase, dropDatabase } from './test-database.js';
 
@@ -27,6 +28,8 @@ before(async function () {
 
 after(async function () {
   this.timeout(60_000);
+  const checked = app ? (await contractCheck()).checked : 0;
+  console.log(`\n  contract: ${checked} responses checked against /openapi.json`);
   await app?.close();
   if (database) await dropDatabase(database);
 });

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { ContractCheck } from './contract-check.js';
 import { testApp } from './hooks.js';
 
 export interface JsonResponse<T = any> {
@@ -20,7 +21,19 @@ export interface RequestOptions {
   baseUrl?: string;
 }
 
-/** A request to the test API (or `baseUrl`); the body is parsed as JSON when it is JSON. */
+let contract: Promise<ContractCheck> | undefined;
+
+/** The check of responses against the app's own /openapi.json, loaded at the first request. */
+export function contractCheck(): Promise<ContractCheck> {
+  contract ??= fetch(`${testApp().url}/openapi.json`).then(async (response) => new ContractCheck((await response.json()) as ConstructorParameters<typeof ContractCheck>[0]));
+  return contract;
+}
+
+/**
+ * A request to the test API (or `baseUrl`); the body is parsed as JSON when it is JSON.
+ * Every response is held against the OpenAPI document (contract-check.ts): one the
+ * document does not describe fails the test.
+ */
 export async function request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | Buffer | undefined = options.raw;
@@ -39,6 +52,12 @@ export async function request<T = any>(method: string, path: string, options: Re
   } catch {
     parsed = undefined;
   }
+  (await contractCheck()).check(method, new URL(path, 'http://app'), {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    body: parsed,
+    text,
+  });
   return { status: response.status, headers: response.headers, text, body: parsed as T };
 }
 

@@ -1,0 +1,59 @@
+import type { Config } from '../shared/config/config.js';
+import { buildOpenApiDocument } from './contract/openapi-document.js';
+import type { RouteDeclaration } from './contract/route-declaration.js';
+import { changePasswordRoute, deleteAccountRoute, exportAccountRoute } from './routes/account.js';
+import { loginRoute, registerRoute } from './routes/auth.js';
+import { resendVerificationRoute, verifyEmailPageRoute, verifyEmailRoute } from './routes/email-verification.js';
+import { healthRoute, readyRoute } from './routes/health.js';
+import { jwksRoute } from './routes/jwks.js';
+import { meRoute } from './routes/me.js';
+import { forgotPasswordRoute, resetPasswordPageRoute, resetPasswordRoute } from './routes/password-reset.js';
+import { getProfileRoute, updateProfileRoute } from './routes/profile.js';
+import { referenceRoutes } from './routes/reference.js';
+import { notMePageRoute, notMeRoute } from './routes/security.js';
+import { endSessionRoute, listSessionsRoute, logoutAllRoute, logoutRoute } from './routes/sessions.js';
+import { refreshTokenRoute } from './routes/tokens.js';
+
+/** The API's routes, in the order of the reference. */
+export const API_ROUTES: readonly RouteDeclaration[] = [
+  healthRoute,
+  readyRoute,
+  jwksRoute,
+  registerRoute,
+  loginRoute,
+  refreshTokenRoute,
+  meRoute,
+  getProfileRoute,
+  updateProfileRoute,
+  changePasswordRoute,
+  deleteAccountRoute,
+  exportAccountRoute,
+  listSessionsRoute,
+  endSessionRoute,
+  logoutRoute,
+  logoutAllRoute,
+  verifyEmailPageRoute,
+  verifyEmailRoute,
+  resendVerificationRoute,
+  forgotPasswordRoute,
+  resetPasswordPageRoute,
+  resetPasswordRoute,
+  notMePageRoute,
+  notMeRoute,
+] as RouteDeclaration[];
+
+export const SERVICE_VERSION = '0.1.0';
+
+/**
+ * Every route the app serves: the API and the reference documents of all of them (the
+ * documents describe themselves too). Each document is built from these declarations
+ * once per app, at its first request.
+ */
+export function appRoutes(config: Pick<Config, 'publicUrl'>): readonly RouteDeclaration[] {
+  let openapi: Promise<object> | undefined;
+  const routes: RouteDeclaration[] = [
+    ...API_ROUTES,
+    ...referenceRoutes({ openapi: () => (openapi ??= buildOpenApiDocument(routes, { version: SERVICE_VERSION, publicUrl: config.publicUrl })) }),
+  ];
+  return routes;
+}
