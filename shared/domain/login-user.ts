@@ -1,8 +1,6 @@
-import { hashToken, randomToken } from '../crypto/random-token.js';
 import { withTransaction } from '../db/pool.js';
 import { insertLoginAttempt } from '../db/queries/login-attempts.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
-import { recordSignIn } from '../db/queries/sign-in.js';
 import { findCredentialsByEmail, lockUserForSignIn, updatePasswordHash, type SignInState, type UserCredentials } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
 import { createEvent } from '../events.js';
@@ -88,63 +86,39 @@ export async function loginUser(deps: LoginDeps, credentials: Credentials, clien
     throw new AppError('password_reset_required');
   }
 
-  const opened = deps.hasher.needsRehash(user.password_hash)
-    ? await signInUpgradingHash(deps, user, password, attempt, client)
-    : await signIn(deps, user, attempt, client);
-  if ('code' in opened) {
-    if (opened.reason === 'unknown_email') await insertLoginAttempt(deps.pool, { ...attempt, userId: undefined, success: false, reason: opened.reason });
-    else await recordFailure(deps, user, attempt, opened.reason);
-    throw new AppError(opened.code);
+  const outcome = await signIn(deps, user, password, attempt);
+  if ('code' in outcome) {
+    if (outcome.reason === 'unknown_email') await insertLoginAttempt(deps.pool, { ...attempt, userId: undefined, success: false, reason: outcome.reason });
+    else await recordFailure(deps, user, attempt, outcome.reason);
+    throw new AppError(outcome.code);
   }
-  return opened;
+  return outcome;
 }
 
-/** The usual sign-in: session, refresh token, attempt and event in one round trip (recordSignIn). */
-async function signIn(deps: LoginDeps, user: UserCredentials, attempt: Attempt, client: ClientInfo): Promise<IssuedTokens | Refused> {
-  const refreshToken = randomToken();
-  const outcome = await recordSignIn(deps.pool, {
-    userId: user.id,
-    email: attempt.email,
-    ip: client.ip,
-    userAgent: client.userAgent,
-    ttlSeconds: deps.config.sessions.absoluteTtlSeconds,
-    verifiedHash: user.password_hash,
-    refreshTokenHash: hashToken(refreshToken),
-    event: createEvent('LoginSucceeded', user.id),
-  });
-  const refused = refusalOf(outcome);
-  if (refused) return refused;
-  if (!outcome?.recorded) throw new Error(`sign-in of user ${user.id} recorded nothing although the account allowed it`);
-  const sessionId = outcome.recorded.session_id;
-  return {
-    sessionId,
-    accessToken: deps.accessTokens.sign({ sub: user.id, sid: sessionId }),
-    expiresIn: deps.accessTokens.ttlSeconds,
-    refreshToken,
-  };
-}
-
-/** A sign-in whose stored hash has old parameters: the hash is upgraded in the same transaction. */
-async function signInUpgradingHash(
-  deps: LoginDeps,
-  user: UserCredentials,
-  password: string,
-  attempt: Attempt,
-  client: ClientInfo,
-): Promise<IssuedTokens | Refused> {
+/**
+ * Opens the session for a password that verified, under the rule of refusalOf: in one
+ * statement usually, or in a transaction that first writes the upgraded hash when the
+ * stored one has old parameters (the user row locked, so a concurrent reset, change or
+ * "this wasn't me" either sees this session and revokes it, or has committed and is seen
+ * here, and the hash of the old password is then never written over the new one).
+ */
+async function signIn(deps: LoginDeps, user: UserCredentials, password: string, attempt: Attempt): Promise<IssuedTokens | Refused> {
+  const opening = { userId: user.id, email: attempt.email, ip: attempt.ip, userAgent: attempt.userAgent, verifiedHash: user.password_hash };
+  if (!deps.hasher.needsRehash(user.password_hash)) return opened(await openSession(deps.pool, deps, opening));
   const upgradedHash = await deps.hasher.hash(password);
   return withTransaction(deps.pool, async (tx) => {
-    // Under a lock on the user: a concurrent reset, change or "this wasn't me" either sees
-    // this session and revokes it, or has committed and is seen here (and the hash of the
-    // old password is then never written over the new one).
     const refused = refusalOf(await lockUserForSignIn(tx, user.id, user.password_hash, true));
     if (refused) return refused;
     await updatePasswordHash(tx, user.id, upgradedHash);
-    const issued = await openSession(tx, deps, { userId: user.id, ...client });
-    const attemptId = await insertLoginAttempt(tx, { ...attempt, userId: user.id, success: true, reason: null });
-    await insertOutboxEvent(tx, createEvent('LoginSucceeded', user.id, { session_id: issued.sessionId, attempt_id: attemptId }));
-    return issued;
+    return opened(await openSession(tx, deps, { ...opening, verifiedHash: upgradedHash }));
   });
+}
+
+function opened(outcome: Awaited<ReturnType<typeof openSession>>): IssuedTokens | Refused {
+  if ('issued' in outcome) return outcome.issued;
+  const refused = refusalOf(outcome.refusedBy);
+  if (!refused) throw new Error('a sign-in recorded nothing although the account allowed it');
+  return refused;
 }
 
 async function recordFailure(

@@ -1,9 +1,11 @@
-import type { Queryable } from '../db/pool.js';
-import { insertRefreshToken } from '../db/queries/refresh-tokens.js';
-import { insertSession } from '../db/queries/sessions.js';
 import { hashToken, randomToken } from '../crypto/random-token.js';
+import type { Queryable } from '../db/pool.js';
+import { recordSignIn } from '../db/queries/sign-in.js';
+import type { SignInState } from '../db/queries/users.js';
+import { createEvent } from '../events.js';
 import type { Services } from '../services.js';
 
+/** What a sign-in or a refresh hands the client: the session's access token and its refresh token. */
 export interface IssuedTokens {
   sessionId: string;
   accessToken: string;
@@ -11,19 +13,36 @@ export interface IssuedTokens {
   refreshToken: string;
 }
 
-/** Opens a session with its first refresh token (stored only as a hash) and an access token. */
+export interface SessionOpening {
+  userId: string;
+  email: string;
+  ip: string | undefined;
+  userAgent: string | undefined;
+  /** The hash the password was verified against: the session opens only while it is still the stored one. */
+  verifiedHash: string;
+}
+
+/**
+ * The one way a session opens: recordSignIn's single statement writes the session, its
+ * first refresh token (stored only as a hash), the login_attempts row and LoginSucceeded
+ * while the account allows it, and an access token is signed for it. Otherwise the
+ * account's state comes back for the caller to judge (undefined: the user row is gone).
+ */
 export async function openSession(
-  tx: Queryable,
+  db: Queryable,
   { accessTokens, config }: Pick<Services, 'accessTokens' | 'config'>,
-  session: { userId: string; ip: string | undefined; userAgent: string | undefined },
-): Promise<IssuedTokens> {
-  const row = await insertSession(tx, { ...session, ttlSeconds: config.sessions.absoluteTtlSeconds });
+  opening: SessionOpening,
+): Promise<{ issued: IssuedTokens } | { refusedBy: SignInState | undefined }> {
   const refreshToken = randomToken();
-  await insertRefreshToken(tx, row.id, hashToken(refreshToken), row.expires_at);
+  const outcome = await recordSignIn(db, {
+    ...opening,
+    ttlSeconds: config.sessions.absoluteTtlSeconds,
+    refreshTokenHash: hashToken(refreshToken),
+    event: createEvent('LoginSucceeded', opening.userId),
+  });
+  if (!outcome?.recorded) return { refusedBy: outcome };
+  const sessionId = outcome.recorded.session_id;
   return {
-    sessionId: row.id,
-    accessToken: accessTokens.sign({ sub: session.userId, sid: row.id }),
-    expiresIn: accessTokens.ttlSeconds,
-    refreshToken,
+    issued: { sessionId, accessToken: accessTokens.sign({ sub: opening.userId, sid: sessionId }), expiresIn: accessTokens.ttlSeconds, refreshToken },
   };
 }

@@ -1,13 +1,5 @@
 import type { Queryable } from '../pool.js';
 
-export async function insertRefreshToken(db: Queryable, sessionId: string, tokenHash: string, expiresAt: Date): Promise<void> {
-  await db.query('INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES ($1, $2, $3)', [
-    sessionId,
-    tokenHash,
-    expiresAt,
-  ]);
-}
-
 /** Revokes every unrevoked refresh token of a user's sessions, locking them in id order; returns how many. */
 export async function revokeRefreshTokensOfUser(db: Queryable, userId: string): Promise<number> {
   const { rowCount } = await db.query(
