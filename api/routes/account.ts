@@ -33,8 +33,8 @@ export const changePasswordRoute = defineRoute({
   errors: ['invalid_credentials', 'unavailable'],
   limit: { action: 'reauth', account: 'user' },
 }).handle(async ({ auth, body, services }) => {
-    const { sessionsRevoked } = await changePassword(services, auth, { current: body.current_password, next: body.new_password });
-    return { status: 200, body: { message: 'success', sessions_revoked: sessionsRevoked } };
+  const { sessionsRevoked } = await changePassword(services, auth, { current: body.current_password, next: body.new_password });
+  return { status: 200, body: { message: 'success', sessions_revoked: sessionsRevoked } };
 });
 
 export const deleteAccountRoute = defineRoute({
@@ -50,8 +50,8 @@ export const deleteAccountRoute = defineRoute({
   errors: ['invalid_credentials', 'unavailable'],
   limit: { action: 'reauth', account: 'user' },
 }).handle(async ({ auth, body, services }) => {
-    await deleteAccount(services, auth.userId, body.password);
-    return { status: 204 };
+  await deleteAccount(services, auth.userId, body.password);
+  return { status: 204 };
 });
 
 const exportBody = z.object({
@@ -81,9 +81,9 @@ export const exportAccountRoute = defineRoute({
     },
   },
 }).handle(async ({ auth, services }) => {
-    return {
-      status: 200,
-      body: await exportUserData(services.pool, auth.userId),
-      headers: { 'Content-Disposition': `attachment; filename="user-data-${auth.userId}.json"`, 'Cache-Control': 'no-store' },
-    };
+  return {
+    status: 200,
+    body: await exportUserData(services.pool, auth.userId),
+    headers: { 'Content-Disposition': `attachment; filename="user-data-${auth.userId}.json"`, 'Cache-Control': 'no-store' },
+  };
 });

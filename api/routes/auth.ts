@@ -39,14 +39,14 @@ export const registerRoute = defineRoute({
   errors: ['email_taken', 'unavailable'],
   limit: { action: 'register', account: 'body-email' },
 }).handle(async ({ body, services }) => {
-    const { userId } = await registerUser(services, {
-      email: body.email,
-      password: body.password,
-      displayName: body.display_name,
-      locale: body.locale,
-      timeZone: body.time_zone,
-    });
-    return { status: 201, body: { message: 'success', user_id: userId } };
+  const { userId } = await registerUser(services, {
+    email: body.email,
+    password: body.password,
+    displayName: body.display_name,
+    locale: body.locale,
+    timeZone: body.time_zone,
+  });
+  return { status: 201, body: { message: 'success', user_id: userId } };
 });
 
 export const loginRoute = defineRoute({
@@ -64,6 +64,6 @@ export const loginRoute = defineRoute({
   },
   errors: ['invalid_credentials', 'account_locked', 'account_disabled', 'password_reset_required', 'rate_limited', 'unavailable'],
 }).handle(async ({ body, ctx, services, log }) => {
-    const issued = await loginWithLimits(services, body, { ip: ctx.state.clientIp, userAgent: ctx.get('user-agent').slice(0, 512) || undefined }, log);
-    return tokenReply(issued);
+  const issued = await loginWithLimits(services, body, { ip: ctx.state.clientIp, userAgent: ctx.get('user-agent').slice(0, 512) || undefined }, log);
+  return tokenReply(issued);
 });

@@ -5,25 +5,18 @@ import { defineRoute } from '../contract/route-declaration.js';
 import { isFormPost } from '../pages/render-page.js';
 import { emailVerifiedPage, verificationFailedPage, verifyEmailPage } from '../pages/email-verification-pages.js';
 import { linkToken, successMessage } from '../schemas.js';
+import { mailedLinkPageRoute } from './mailed-link-page.js';
 
 const linkFailure = () => ({ status: 400, page: verificationFailedPage() });
 
-export const verifyEmailPageRoute = defineRoute({
-  method: 'get',
+export const verifyEmailPageRoute = mailedLinkPageRoute({
   path: '/email/verify',
   operationId: 'verifyEmailPage',
   summary: 'The page of a verification link',
-  description: 'The mailed link opens this page; its button posts the token. Fetching it (a mail scanner does) changes nothing.',
+  description: 'The mailed link opens this page; its button posts the token.',
   tag: 'Email verification',
-  access: 'public',
-  request: { query: z.object({ token: linkToken }) },
-  responses: {
-    200: { description: 'The confirmation page.', html: true },
-    400: { description: 'The link has no usable token.', html: true },
-  },
-  pageOnFailure: linkFailure,
-}).handle(({ query }) => {
-    return { status: 200, page: verifyEmailPage(query.token) };
+  page: verifyEmailPage,
+  failedPage: verificationFailedPage,
 });
 
 export const verifyEmailRoute = defineRoute({
@@ -43,8 +36,8 @@ export const verifyEmailRoute = defineRoute({
   limit: { action: 'verify' },
   pageOnFailure: linkFailure,
 }).handle(async ({ body, ctx, services }) => {
-    await verifyEmail(services.pool, body.token);
-    return isFormPost(ctx) ? { status: 200, page: emailVerifiedPage() } : { status: 200, body: { message: 'success' } };
+  await verifyEmail(services.pool, body.token);
+  return isFormPost(ctx) ? { status: 200, page: emailVerifiedPage() } : { status: 200, body: { message: 'success' } };
 });
 
 export const resendVerificationRoute = defineRoute({
@@ -61,7 +54,7 @@ export const resendVerificationRoute = defineRoute({
   },
   limit: { action: 'resend', account: 'user' },
 }).handle(async ({ auth, services }) => {
-    const outcome = await resendVerification(services.pool, auth.userId);
-    if (outcome === 'already-verified') return { status: 200, body: { message: 'success', email_verified: true } };
-    return { status: 202, body: { message: 'success' } };
+  const outcome = await resendVerification(services.pool, auth.userId);
+  if (outcome === 'already-verified') return { status: 200, body: { message: 'success', email_verified: true } };
+  return { status: 202, body: { message: 'success' } };
 });

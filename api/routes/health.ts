@@ -18,7 +18,7 @@ export const healthRoute = defineRoute({
   access: 'public',
   responses: { 200: { description: 'Alive.', json: z.object({ status: z.literal('ok') }) } },
 }).handle(() => {
-    return { status: 200, body: LIVENESS_BODY };
+  return { status: 200, body: LIVENESS_BODY };
 });
 
 const checkState = z.enum(['ok', 'degraded', 'failed']);
@@ -40,6 +40,6 @@ export const readyRoute = defineRoute({
     503: { description: 'PostgreSQL does not answer.', json: readinessBody },
   },
 }).handle(async ({ services }) => {
-    const { ready, checks } = await services.readiness();
-    return ready ? { status: 200, body: { status: 'ok', checks } } : { status: 503, body: { status: 'unavailable', checks } };
+  const { ready, checks } = await services.readiness();
+  return ready ? { status: 200, body: { status: 'ok', checks } } : { status: 503, body: { status: 'unavailable', checks } };
 });

@@ -24,10 +24,10 @@ export const jwksRoute = defineRoute({
     304: { description: 'The key set is the one the client holds (If-None-Match).' },
   },
 }).handle(({ ctx, services }) => {
-    const jwks = services.keys.publicJwks();
-    ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
-    ctx.etag = crypto.createHash('sha256').update(JSON.stringify(jwks)).digest('base64url').slice(0, 27);
-    // ctx.fresh compares the request's validators with this response's, which needs a 2xx status.
-    ctx.status = 200;
-    return ctx.fresh ? { status: 304 } : { status: 200, body: jwks };
+  const jwks = services.keys.publicJwks();
+  ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+  ctx.etag = crypto.createHash('sha256').update(JSON.stringify(jwks)).digest('base64url').slice(0, 27);
+  // ctx.fresh compares the request's validators with this response's, which needs a 2xx status.
+  ctx.status = 200;
+  return ctx.fresh ? { status: 304 } : { status: 200, body: jwks };
 });

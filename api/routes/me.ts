@@ -42,5 +42,5 @@ export const meRoute = defineRoute({
     },
   },
 }).handle(async ({ auth, services }) => {
-    return { status: 200, body: await describeUser(services.pool, auth.userId) };
+  return { status: 200, body: await describeUser(services.pool, auth.userId) };
 });

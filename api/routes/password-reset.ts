@@ -5,6 +5,7 @@ import { defineRoute } from '../contract/route-declaration.js';
 import { passwordResetDonePage, resetFailedPage, resetPasswordPage } from '../pages/password-reset-pages.js';
 import { isFormPost } from '../pages/render-page.js';
 import { linkToken, requiredString, successMessage } from '../schemas.js';
+import { mailedLinkPageRoute } from './mailed-link-page.js';
 
 const resetBody = z.strictObject({ token: linkToken, password: requiredString(4096) });
 
@@ -20,26 +21,18 @@ export const forgotPasswordRoute = defineRoute({
   responses: { 202: { description: 'Accepted.', json: successMessage } },
   limit: { action: 'forgot', account: 'body-email' },
 }).handle(async ({ body, services }) => {
-    await requestPasswordReset(services.pool, body.email);
-    return { status: 202, body: { message: 'success' } };
+  await requestPasswordReset(services.pool, body.email);
+  return { status: 202, body: { message: 'success' } };
 });
 
-export const resetPasswordPageRoute = defineRoute({
-  method: 'get',
+export const resetPasswordPageRoute = mailedLinkPageRoute({
   path: '/password/reset',
   operationId: 'resetPasswordPage',
   summary: 'The page of a password reset link',
-  description: 'A new-password form, for installs without a front end of their own. Fetching it changes nothing.',
+  description: 'A new-password form, for installs without a front end of their own.',
   tag: 'Password reset',
-  access: 'public',
-  request: { query: z.object({ token: linkToken }) },
-  responses: {
-    200: { description: 'The new-password form.', html: true },
-    400: { description: 'The link has no usable token.', html: true },
-  },
-  pageOnFailure: () => ({ status: 400, page: resetFailedPage() }),
-}).handle(({ query, services }) => {
-    return { status: 200, page: resetPasswordPage(query.token, services.config.passwords) };
+  page: (token, services) => resetPasswordPage(token, services.config.passwords),
+  failedPage: resetFailedPage,
 });
 
 export const resetPasswordRoute = defineRoute({
@@ -67,6 +60,6 @@ export const resetPasswordRoute = defineRoute({
     return { status: 400, page: resetFailedPage() };
   },
 }).handle(async ({ body, ctx, services }) => {
-    await resetPassword(services, body.token, body.password);
-    return isFormPost(ctx) ? { status: 200, page: passwordResetDonePage() } : { status: 200, body: { message: 'success' } };
+  await resetPassword(services, body.token, body.password);
+  return isFormPost(ctx) ? { status: 200, page: passwordResetDonePage() } : { status: 200, body: { message: 'success' } };
 });

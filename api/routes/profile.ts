@@ -26,7 +26,7 @@ export const getProfileRoute = defineRoute({
   responses: { 200: { description: 'The profile.', json: profileBody } },
   errors: ['not_found'],
 }).handle(async ({ auth, services }) => {
-    return { status: 200, body: await findProfile(services.pool, auth.userId) };
+  return { status: 200, body: await findProfile(services.pool, auth.userId) };
 });
 
 export const updateProfileRoute = defineRoute({
@@ -41,7 +41,7 @@ export const updateProfileRoute = defineRoute({
   responses: { 200: { description: 'The updated profile.', json: profileBody } },
   errors: ['not_found'],
 }).handle(async ({ auth, body, services }) => {
-    // A locale is stored in its canonical form (de-at -> de-AT).
-    const patch = body.locale === undefined ? body : { ...body, locale: Intl.getCanonicalLocales(body.locale)[0]! };
-    return { status: 200, body: await updateProfile(services.pool, auth.userId, patch) };
+  // A locale is stored in its canonical form (de-at -> de-AT).
+  const patch = body.locale === undefined ? body : { ...body, locale: Intl.getCanonicalLocales(body.locale)[0]! };
+  return { status: 200, body: await updateProfile(services.pool, auth.userId, patch) };
 });

@@ -4,25 +4,18 @@ import { defineRoute } from '../contract/route-declaration.js';
 import { confirmNotMePage, notMeDonePage, notMeFailedPage } from '../pages/not-me-pages.js';
 import { isFormPost } from '../pages/render-page.js';
 import { linkToken } from '../schemas.js';
+import { mailedLinkPageRoute } from './mailed-link-page.js';
 
 const linkFailure = () => ({ status: 400, page: notMeFailedPage() });
 
-export const notMePageRoute = defineRoute({
-  method: 'get',
+export const notMePageRoute = mailedLinkPageRoute({
   path: '/security/not-me',
   operationId: 'notMePage',
   summary: 'The page of a "this wasn\'t me" link',
-  description: 'The link of a new-sign-in notice opens this page; its button posts the token. Fetching it changes nothing.',
+  description: 'The link of a new-sign-in notice opens this page; its button posts the token.',
   tag: 'Security',
-  access: 'public',
-  request: { query: z.object({ token: linkToken }) },
-  responses: {
-    200: { description: 'The confirmation page.', html: true },
-    400: { description: 'The link has no usable token.', html: true },
-  },
-  pageOnFailure: linkFailure,
-}).handle(({ query }) => {
-    return { status: 200, page: confirmNotMePage(query.token) };
+  page: confirmNotMePage,
+  failedPage: notMeFailedPage,
 });
 
 export const notMeRoute = defineRoute({
@@ -42,6 +35,6 @@ export const notMeRoute = defineRoute({
   limit: { action: 'verify' },
   pageOnFailure: linkFailure,
 }).handle(async ({ body, ctx, services }) => {
-    const { sessionsRevoked } = await confirmNotMe(services.pool, body.token);
-    return isFormPost(ctx) ? { status: 200, page: notMeDonePage() } : { status: 200, body: { message: 'success', sessions_revoked: sessionsRevoked } };
+  const { sessionsRevoked } = await confirmNotMe(services.pool, body.token);
+  return isFormPost(ctx) ? { status: 200, page: notMeDonePage() } : { status: 200, body: { message: 'success', sessions_revoked: sessionsRevoked } };
 });

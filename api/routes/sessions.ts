@@ -22,8 +22,8 @@ export const listSessionsRoute = defineRoute({
     },
   },
 }).handle(async ({ auth, services }) => {
-    const sessions = await listUserSessions(services.pool, auth.userId, auth.sessionId, services.config.sessions.idleTimeoutSeconds);
-    return { status: 200, body: { sessions } };
+  const sessions = await listUserSessions(services.pool, auth.userId, auth.sessionId, services.config.sessions.idleTimeoutSeconds);
+  return { status: 200, body: { sessions } };
 });
 
 export const endSessionRoute = defineRoute({
@@ -37,8 +37,8 @@ export const endSessionRoute = defineRoute({
   request: { params: z.object({ id: uuid }) },
   responses: { 204: { description: 'Ended.' } },
 }).handle(async ({ auth, params, services }) => {
-    await endSession(services.pool, auth.userId, params.id.toLowerCase(), 'user');
-    return { status: 204 };
+  await endSession(services.pool, auth.userId, params.id.toLowerCase(), 'user');
+  return { status: 204 };
 });
 
 export const logoutRoute = defineRoute({
@@ -50,8 +50,8 @@ export const logoutRoute = defineRoute({
   access: 'bearer',
   responses: { 204: { description: 'The caller\'s session and its refresh tokens are revoked (reason `logout`).' } },
 }).handle(async ({ auth, services }) => {
-    await endSession(services.pool, auth.userId, auth.sessionId, 'logout');
-    return { status: 204 };
+  await endSession(services.pool, auth.userId, auth.sessionId, 'logout');
+  return { status: 204 };
 });
 
 export const logoutAllRoute = defineRoute({
@@ -63,6 +63,6 @@ export const logoutAllRoute = defineRoute({
   access: 'bearer',
   responses: { 204: { description: 'Every session and its refresh tokens are revoked (reason `logout_all`).' } },
 }).handle(async ({ auth, services }) => {
-    await endAllSessions(services.pool, auth.userId);
-    return { status: 204 };
+  await endAllSessions(services.pool, auth.userId);
+  return { status: 204 };
 });

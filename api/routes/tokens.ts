@@ -23,5 +23,5 @@ export const refreshTokenRoute = defineRoute({
   errors: ['invalid_token'],
   limit: { action: 'refresh' },
 }).handle(async ({ body, services }) => {
-    return tokenReply(await refreshSession(services, body.refresh_token));
+  return tokenReply(await refreshSession(services, body.refresh_token));
 });
