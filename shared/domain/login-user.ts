@@ -5,7 +5,8 @@ import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { recordSignIn } from '../db/queries/sign-in.js';
 import { findCredentialsByEmail, lockUserForSignIn, updatePasswordHash, type SignInState, type UserCredentials } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
-import { createEvent } from '../events.js';
+import { createEvent, createEventEnvelope } from '../events/create-event.js';
+import type { LOGIN_FAILURE_REASONS } from '../events/event-fields.js';
 import type { Services } from '../services.js';
 import { isSignInRefusedByGuard } from './anomaly/guard-account.js';
 import { normalizeEmail } from './email-address.js';
@@ -110,7 +111,7 @@ async function signIn(deps: LoginDeps, user: UserCredentials, attempt: Attempt, 
     ttlSeconds: deps.config.sessions.absoluteTtlSeconds,
     verifiedHash: user.password_hash,
     refreshTokenHash: hashToken(refreshToken),
-    event: createEvent('LoginSucceeded', user.id),
+    event: createEventEnvelope('LoginSucceeded', user.id),
   });
   const refused = refusalOf(outcome);
   if (refused) return refused;
@@ -151,7 +152,7 @@ async function recordFailure(
   deps: LoginDeps,
   user: UserCredentials,
   attempt: Attempt,
-  reason: string,
+  reason: (typeof LOGIN_FAILURE_REASONS)[number],
 ): Promise<void> {
   await withTransaction(deps.pool, async (tx) => {
     const attemptId = await insertLoginAttempt(tx, { ...attempt, userId: user.id, success: false, reason });
