@@ -1,3 +1,4 @@
+import { finishPublishedEventCheck, startPublishedEventCheck } from './published-events.js';
 import { startTestApp, type TestApp } from './test-app.js';
 import { createMigratedDatabase, dropDatabase } from './test-database.js';
 
@@ -21,6 +22,7 @@ export function testDatabase(): string {
 
 before(async function () {
   this.timeout(60_000);
+  startPublishedEventCheck();
   database = await createMigratedDatabase();
   app = await startTestApp(database);
 });
@@ -29,4 +31,5 @@ after(async function () {
   this.timeout(60_000);
   await app?.close();
   if (database) await dropDatabase(database);
+  await finishPublishedEventCheck();
 });
