@@ -14,18 +14,19 @@ import { fork, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../shared/config/config.js';
 import { randomToken } from '../shared/crypto/random-token.js';
 import { insertReactions } from '../shared/db/queries/reactions.js';
-import { createEvent, type DomainEvent } from '../shared/events.js';
+import { createEvent } from '../shared/events/create-event.js';
+import type { DomainEvent } from '../shared/events/event-schemas.js';
 import { createLogger } from '../shared/logger.js';
 import { mailLink } from '../shared/mail/mail-link.js';
 import { verificationMail } from '../shared/mail/templates/verification.js';
 import { reactionJobId } from '../shared/queues/jobs.js';
-import { closeQueues, createQueues, queuePrefix } from '../shared/queues/queues.js';
+import { createQueueSet } from '../shared/queues/queue-set.js';
+import { queuePrefix } from '../shared/queues/queues.js';
 import { createServices } from '../shared/services.js';
 import { startEmailWorker } from '../workers/email/start-email-worker.js';
 import { createMigratedDatabase, databaseUrlFor, dropDatabase } from '../test/support/test-database.js';
@@ -132,8 +133,8 @@ export async function runMailBench({ defer = () => undefined }: MailBenchOptions
     APP_SECRET: 'bench-secret-that-is-long-enough-for-anything',
   });
   const services = createServices(config, createLogger(config.logLevel));
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const queues = createQueues(redis, prefix);
+  const queueSet = createQueueSet(config, services.log, 'consumer');
+  const { connection: redis, queues } = queueSet;
   const results: Array<{ round: number; raw: number; worker: number }> = [];
 
   try {
@@ -172,7 +173,7 @@ export async function runMailBench({ defer = () => undefined }: MailBenchOptions
         events.map((event) => ({ name: 'send-verification-mail', data: event, opts: { jobId: reactionJobId(event.event_id, 'send-verification-mail') } })),
       );
       const started = performance.now();
-      const worker = await startEmailWorker({ ...services, workerRedis: redis, queues });
+      const worker = await startEmailWorker({ ...services, queueSet });
       await sink.waitFor(COUNT);
       const rate = COUNT / ((performance.now() - started) / 1_000);
       await worker.stop();
@@ -195,10 +196,9 @@ export async function runMailBench({ defer = () => undefined }: MailBenchOptions
       }
     }
   } finally {
-    await closeQueues(queues);
     const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
     if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await queueSet.close();
     await services.close();
     await dropDatabase(database);
     sink.stop();

@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { EVENT_TYPES, type EventType } from '../shared/events.js';
+import { EVENT_TYPES, type EventType } from '../shared/events/event-types.js';
 import { reactionsFor } from '../shared/queues/jobs.js';
 import { closeQueues, createQueues } from '../shared/queues/queues.js';
 import { spawnWorker } from '../test/support/relay-harness.js';

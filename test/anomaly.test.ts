@@ -7,10 +7,12 @@ import { describeDevice } from '../shared/domain/anomaly/describe-device.js';
 import { scoreLoginAttempt } from '../shared/domain/anomaly/score-login-attempt.js';
 import { accountGuardedMail } from '../shared/mail/templates/account-guarded.js';
 import { newSignInMail } from '../shared/mail/templates/new-sign-in.js';
-import type { DomainEvent } from '../shared/events.js';
+import type { DomainEvent } from '../shared/events/event-schemas.js';
+import type { EventType } from '../shared/events/event-types.js';
 import type { Component } from '../shared/process/boot.js';
 import { reactionsFor, type JobName } from '../shared/queues/jobs.js';
-import { closeQueues, createQueues, enqueueReaction, queuePrefix, type Queues } from '../shared/queues/queues.js';
+import { createQueueSet, type QueueSet } from '../shared/queues/queue-set.js';
+import { enqueueReaction, queuePrefix, type Queues } from '../shared/queues/queues.js';
 import { startAnomalyWorker } from '../workers/anomaly/start-anomaly-worker.js';
 import { startEmailWorker } from '../workers/email/start-email-worker.js';
 import { expectFailure, sql } from './support/expectations.js';
@@ -34,6 +36,7 @@ describe('login anomaly scoring', function () {
   let sink: SmtpSink;
   let redis: Redis;
   let queues: Queues;
+  let queueSet: QueueSet;
   let prefix: string;
   const workers: Component[] = [];
 
@@ -42,19 +45,18 @@ describe('login anomaly scoring', function () {
     prefix = `anomaly-test-${crypto.randomBytes(4).toString('hex')}`;
     // X-Forwarded-For is trusted one hop deep, so each request can come from an address of its own.
     app = await startTestApp(testDatabase(), { TRUST_PROXY_HOPS: '1', RATE_LIMIT_SCALE: '1000', QUEUE_PREFIX: prefix, SMTP_URL: sink.url });
-    redis = new Redis(app.services.config.redisUrl, { maxRetriesPerRequest: null });
-    queues = createQueues(redis, prefix);
-    const deps = { ...app.services, workerRedis: redis, queues };
+    queueSet = createQueueSet(app.services.config, app.services.log, 'consumer');
+    ({ connection: redis, queues } = queueSet);
+    const deps = { ...app.services, queueSet };
     workers.push(await startAnomalyWorker(deps), await startEmailWorker(deps));
   });
 
   after(async () => {
     for (const worker of workers.reverse()) await worker.stop();
-    if (queues) await closeQueues(queues);
-    if (redis) {
+    if (queueSet) {
       const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
       if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
+      await queueSet.close();
     }
     await app?.close();
     await sink?.close();
@@ -111,7 +113,8 @@ describe('login anomaly scoring', function () {
       'SELECT id, success, reason, risk_score, risk_reasons, scored_at FROM login_attempts WHERE user_id = $1 ORDER BY id',
       [userId],
     );
-  const eventsOfType = async (userId: string, type: string): Promise<DomainEvent[]> => (await outboxEventsOf(userId)).filter((event) => event.type === type);
+  const eventsOfType = async <T extends EventType>(userId: string, type: T): Promise<Array<DomainEvent<T>>> =>
+    (await outboxEventsOf(userId)).filter((event): event is DomainEvent<T> => event.type === type);
 
   describe('scoring and the "this wasn\'t me" link', () => {
     let owner: Awaited<ReturnType<typeof register>>;

@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import { expect } from 'chai';
 import { simpleParser } from 'mailparser';
 import pino from 'pino';
 import { createMailer } from '../shared/mail/mailer.js';
 import { verificationMail } from '../shared/mail/templates/verification.js';
-import { createEvent } from '../shared/events.js';
+import { createEvent } from '../shared/events/create-event.js';
+import { parseJobPayload } from '../workers/create-worker.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testApp } from './support/hooks.js';
 import { loginUser, randomEmail, request, strongPassword } from './support/http.js';
@@ -188,23 +189,21 @@ describe('email verification', function () {
     try {
       const process = built.processors['send-verification-mail']!;
       const event = createEvent('EmailVerificationRequested', user.userId);
-      const job = { data: event } as Job<typeof event, unknown, 'send-verification-mail'>;
-      const outcomes = await Promise.all([process(job), process(job)]);
+      const outcomes = await Promise.all([process(event), process(event)]);
       expect(outcomes.sort()).to.deep.equal(['already-done', 'sent']);
-      expect(await process(job)).to.equal('already-done');
+      expect(await process(event)).to.equal('already-done');
       await settle(500);
       expect(mail.sink.mailsTo(user.email)).to.have.length(2);
       expect(await sql('SELECT 1 FROM reactions WHERE event_id = $1 AND completed_at IS NOT NULL', [event.event_id])).to.have.length(1);
 
       const orphan = createEvent('EmailVerificationRequested', crypto.randomUUID());
       let failure: unknown;
-      await process({ data: orphan } as typeof job).catch((error: unknown) => (failure = error));
+      await process(orphan).catch((error: unknown) => (failure = error));
       expect(failure).to.be.instanceOf(UnrecoverableError);
       // Recorded as done, so the sweep does not retry it forever.
       expect(await sql('SELECT 1 FROM reactions WHERE event_id = $1 AND completed_at IS NOT NULL', [orphan.event_id])).to.have.length(1);
-      let malformed: unknown;
-      await process({ data: { type: 'UserRegistered' } } as unknown as typeof job).catch((error: unknown) => (malformed = error));
-      expect(malformed).to.be.instanceOf(UnrecoverableError);
+      // A payload that is not an event never reaches the processor: the worker's factory fails its job at once.
+      expect(() => parseJobPayload('send-verification-mail', { type: 'UserRegistered' })).to.throw(UnrecoverableError, /event_id: Invalid input/);
     } finally {
       built.close();
     }
@@ -222,14 +221,10 @@ describe('email verification', function () {
     const built = mail.processors();
     try {
       const process = built.processors['send-verification-mail']!;
-      const jobOf = (userId: string) => {
-        const event = createEvent('EmailVerificationRequested', userId);
-        return { data: event } as Job<typeof event, unknown, 'send-verification-mail'>;
-      };
-      const completed = async (job: ReturnType<typeof jobOf>) =>
-        (await sql('SELECT 1 FROM reactions WHERE event_id = $1 AND completed_at IS NOT NULL', [job.data.event_id])).length === 1;
+      const completed = async (event: { event_id: string }) =>
+        (await sql('SELECT 1 FROM reactions WHERE event_id = $1 AND completed_at IS NOT NULL', [event.event_id])).length === 1;
 
-      const transient = jobOf(busy.id);
+      const transient = createEvent('EmailVerificationRequested', busy.id);
       const failure = await process(transient).then(() => undefined, (error: unknown) => error);
       expect(failure).to.be.instanceOf(Error).and.not.instanceOf(UnrecoverableError);
       expect(await completed(transient)).to.equal(false);
@@ -241,7 +236,7 @@ describe('email verification', function () {
       // The retry's token is the one that works; the failed attempt's was superseded.
       expect((await request('POST', '/email/verify', { json: { token } })).status).to.equal(200);
 
-      const permanent = jobOf(gone.id);
+      const permanent = createEvent('EmailVerificationRequested', gone.id);
       const refused = await process(permanent).then(() => undefined, (error: unknown) => error);
       expect(refused).to.be.instanceOf(UnrecoverableError);
       expect(await completed(permanent)).to.equal(true);
@@ -266,7 +261,7 @@ describe('email verification', function () {
       const process = built.processors['send-verification-mail']!;
       const events = users.map((user) => createEvent('EmailVerificationRequested', user.id));
       // Every job twice, all at once: the batcher sees duplicates within and across batches.
-      const outcomes = await Promise.all([...events, ...events].map((event) => process({ data: event } as Job<typeof event, unknown, 'send-verification-mail'>)));
+      const outcomes = await Promise.all([...events, ...events].map((event) => process(event)));
       expect(outcomes.filter((outcome) => outcome === 'sent')).to.have.length(30);
       expect(outcomes.filter((outcome) => outcome === 'already-done')).to.have.length(30);
       for (const user of users) {

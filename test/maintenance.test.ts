@@ -5,7 +5,7 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../shared/config/config.js';
-import { createEvent } from '../shared/events.js';
+import { createEvent } from '../shared/events/create-event.js';
 import type { Component } from '../shared/process/boot.js';
 import { runMaintenance, type MaintenanceSettings } from '../workers/maintenance/run-maintenance.js';
 import { KEY_ROTATION_CRON, KEY_ROTATION_QUEUE } from '../workers/maintenance/key-rotation.js';
@@ -35,7 +35,7 @@ async function existing(table: string, idList: string[]): Promise<string[]> {
 
 /** An outbox row; its reactions count as recorded when it was published, unless `reactions` says otherwise. */
 async function insertOutbox(userId: string, published: string | null, created = 'now()', failed = 'NULL', reactions = published): Promise<string> {
-  const event = createEvent('ProfileUpdated', userId);
+  const event = createEvent('ProfileUpdated', userId, { fields: 'display_name' });
   const [id] = await ids(
     `INSERT INTO outbox (event_id, aggregate_id, topic, type, payload, created_at, published_at, failed_at, reactions_at)
      VALUES ($1, $2, 'user.events', $3, $4, ${created}, ${published ?? 'NULL'}, ${failed}, ${reactions ?? 'NULL'}) RETURNING id`,

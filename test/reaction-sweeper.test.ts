@@ -5,7 +5,7 @@ import { Worker } from 'bullmq';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { findOverdueReactions } from '../shared/db/queries/reactions.js';
-import type { DomainEvent } from '../shared/events.js';
+import type { DomainEvent } from '../shared/events/event-schemas.js';
 import { projectRoot } from '../shared/project-root.js';
 import { reactionJobId } from '../shared/queues/jobs.js';
 import { closeQueues, createQueues, queuePrefix, type Queues } from '../shared/queues/queues.js';

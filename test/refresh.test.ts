@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { DomainEvent } from '../shared/events.js';
+import type { DomainEvent } from '../shared/events/event-schemas.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testApp, testDatabase } from './support/hooks.js';
 import { loginUser, registerUser, request, type JsonResponse } from './support/http.js';
@@ -55,7 +55,7 @@ async function sessionRow(sessionId: string) {
 }
 
 async function revocationEvents(userId: string) {
-  return sql<{ payload: DomainEvent }>("SELECT payload FROM outbox WHERE aggregate_id = $1 AND type = 'SessionRevoked' ORDER BY id", [userId]);
+  return sql<{ payload: DomainEvent<'SessionRevoked'> }>("SELECT payload FROM outbox WHERE aggregate_id = $1 AND type = 'SessionRevoked' ORDER BY id", [userId]);
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -52,8 +52,9 @@ describe('outbox relay (real processes)', function () {
     const { rows } = await pool.query<{ event_id: string }>(
       `INSERT INTO outbox (event_id, aggregate_id, topic, type, payload)
        SELECT e, u, 'user.events', 'ProfileUpdated',
-              jsonb_build_object('event_id', e, 'type', 'ProfileUpdated', 'occurred_at', now(), 'user_id', u, 'data', jsonb_build_object('n', n))
-         FROM (SELECT gen_random_uuid() AS e, gen_random_uuid() AS u, n FROM generate_series(1, $1) AS n) g
+              jsonb_build_object('event_id', e, 'type', 'ProfileUpdated', 'occurred_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                                 'user_id', u, 'data', jsonb_build_object('fields', 'display_name'))
+         FROM (SELECT gen_random_uuid() AS e, gen_random_uuid() AS u FROM generate_series(1, $1)) g
        RETURNING event_id`,
       [count],
     );

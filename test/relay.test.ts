@@ -8,7 +8,8 @@ import { UNROUTED_QUEUE } from '../shared/broker/broker-topology.js';
 import type { Config } from '../shared/config/config.js';
 import { withTransaction } from '../shared/db/pool.js';
 import { insertOutboxEvent } from '../shared/db/queries/outbox.js';
-import { createEvent, type DomainEvent } from '../shared/events.js';
+import { createEvent } from '../shared/events/create-event.js';
+import type { DomainEvent } from '../shared/events/event-schemas.js';
 import type { Component } from '../shared/process/boot.js';
 import { reactionJobId } from '../shared/queues/jobs.js';
 import { closeQueues, createQueues, type Queues } from '../shared/queues/queues.js';
@@ -160,7 +161,7 @@ describe('outbox relay (in-process)', function () {
 
   it('keeps an event no consumer is bound to in user.events.unrouted, and counts it as published', async () => {
     await startTestRelay();
-    const event = createEvent('ProfileUpdated', crypto.randomUUID(), { field: 'display_name' });
+    const event = createEvent('ProfileUpdated', crypto.randomUUID(), { fields: 'display_name' });
     await insertEvent(event);
     await waitFor('published_at', async () => (await outboxRow(event.event_id)).published_at ?? undefined);
     const connection = await amqp.connect(vhost.url);
@@ -179,7 +180,7 @@ describe('outbox relay (in-process)', function () {
     await startTestRelay({ redisUrl: 'redis://127.0.0.1:1' });
     const consumer = await waitFor('the user.events exchange', () => bindConsumer(vhost.url).catch(() => undefined));
     try {
-      const event = createEvent('PasswordChanged', crypto.randomUUID());
+      const event = createEvent('PasswordChanged', crypto.randomUUID(), { reason: 'change', sessions_revoked: 0 });
       await insertEvent(event);
       await waitFor('the message', () => consumer.messages.find((m) => m.properties.messageId === event.event_id), 10_000);
       await waitFor('published_at', async () => (await outboxRow(event.event_id)).published_at ?? undefined);
@@ -202,7 +203,7 @@ describe('outbox relay (in-process)', function () {
     const queues = createQueues(redis, prefix);
     try {
       // Older than the sweeper leaves to the relay (10 s): its reactions are the sweeper's.
-      const event = createEvent('PasswordChanged', crypto.randomUUID());
+      const event = createEvent('PasswordChanged', crypto.randomUUID(), { reason: 'change', sessions_revoked: 0 });
       await insertEvent(event, undefined, 60);
       const job = await waitFor('the mail job', () => queues.email.getJob(reactionJobId(event.event_id, 'send-password-changed-mail')), 10_000);
       expect(job.data).to.deep.equal(event);
@@ -251,9 +252,9 @@ describe('outbox relay (in-process)', function () {
     const consumer = await waitFor('the user.events exchange', () => bindConsumer(vhost.url).catch(() => undefined));
     const missingExchange = `missing.${crypto.randomBytes(4).toString('hex')}`;
     try {
-      const bad = createEvent('ProfileUpdated', crypto.randomUUID());
+      const bad = createEvent('ProfileUpdated', crypto.randomUUID(), { fields: 'display_name' });
       await insertEvent(bad, missingExchange, 60);
-      const good = createEvent('ProfileUpdated', crypto.randomUUID());
+      const good = createEvent('ProfileUpdated', crypto.randomUUID(), { fields: 'display_name' });
       await insertEvent(good);
       await waitFor('the good event', () => consumer.messages.find((m) => m.properties.messageId === good.event_id), 10_000);
 
@@ -272,7 +273,7 @@ describe('outbox relay (in-process)', function () {
       expect(reactions).to.deep.equal([{ job_name: 'write-audit-log' }]);
 
       // Later events still flow: the failure did not wedge the relay.
-      const later = createEvent('ProfileUpdated', crypto.randomUUID());
+      const later = createEvent('ProfileUpdated', crypto.randomUUID(), { fields: 'display_name' });
       await insertEvent(later);
       await waitFor('a later event', () => consumer.messages.find((m) => m.properties.messageId === later.event_id), 10_000);
 

@@ -1,10 +1,27 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { z } from 'zod';
 import { giveUpReaction } from '../shared/db/queries/reactions.js';
-import type { JobName, JobPayloads, QueueName } from '../shared/queues/jobs.js';
+import { describeIssues } from '../shared/events/describe-issues.js';
+import { EVENT_ENVELOPE } from '../shared/events/event-schemas.js';
+import { JOB_PAYLOAD_SCHEMAS, type JobName, type JobPayloads, type QueueName } from '../shared/queues/jobs.js';
 import { queuePrefix } from '../shared/queues/queues.js';
 import type { WorkerDeps } from './worker-deps.js';
 
-export type Processors = { [N in JobName]?: (job: Job<JobPayloads[N], unknown, N>) => Promise<unknown> };
+/** A processor gets its job's payload parsed and typed (parseJobPayload), never job.data as it came. */
+export type Processors = { [N in JobName]?: (payload: JobPayloads[N]) => Promise<unknown> };
+
+/**
+ * A job's payload checked against its job's schema (JOB_PAYLOAD_SCHEMAS): a payload
+ * that does not parse can never succeed, so it fails the job at once
+ * (UnrecoverableError) with the fields that are wrong.
+ */
+export function parseJobPayload<N extends JobName>(jobName: N, payload: unknown): JobPayloads[N] {
+  const parsed = JOB_PAYLOAD_SCHEMAS[jobName].safeParse(payload);
+  if (!parsed.success) throw new UnrecoverableError(`${jobName}: the payload is not an event this job takes (${describeIssues(parsed.error.issues)})`);
+  return parsed.data as JobPayloads[N];
+}
+
+const eventIdOnly = z.object({ event_id: EVENT_ENVELOPE.event_id });
 
 /**
  * Stall detection: a worker renews its job lock every lockDuration/2. When a worker is
@@ -25,13 +42,14 @@ export function createWorker(deps: WorkerDeps, queue: QueueName, processors: Pro
   const worker = new Worker(
     queue,
     async (job: Job) => {
-      const process = processors[job.name as JobName] as ((job: Job) => Promise<unknown>) | undefined;
+      const jobName = job.name as JobName;
+      const process = processors[jobName] as ((payload: JobPayloads[JobName]) => Promise<unknown>) | undefined;
       // Retried, not unrecoverable: during a rolling deploy an older worker may meet a newer job name.
       if (!process) throw new Error(`no processor for job "${job.name}" on queue ${queue}`);
-      return process(job);
+      return process(parseJobPayload(jobName, job.data));
     },
     {
-      connection: deps.workerRedis,
+      connection: deps.queueSet.connection,
       prefix: queuePrefix(deps.config.queuePrefix),
       concurrency,
       lockDuration: LOCK_DURATION_MS,
@@ -47,8 +65,6 @@ export function createWorker(deps: WorkerDeps, queue: QueueName, processors: Pro
   return worker;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * A reaction that can never succeed is given up (given_up_at, last_error), so the
  * reactions sweep does not enqueue it again every REACTION_TIMEOUT_SECONDS forever; the
@@ -56,8 +72,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * reaction back in line once its cause is fixed.
  */
 async function recordGivenUp(deps: WorkerDeps, job: Job, error: Error): Promise<void> {
-  const eventId = (job.data as { event_id?: unknown } | undefined)?.event_id;
-  if (typeof eventId !== 'string' || !UUID.test(eventId)) return;
+  // The event_id as the envelope's schema reads it: a payload refused for another field still names its reaction.
+  const parsed = eventIdOnly.safeParse(job.data);
+  if (!parsed.success) return;
+  const eventId = parsed.data.event_id;
   try {
     await giveUpReaction(deps.pool, eventId, job.name as JobName, error.message);
     deps.log.error({ job: job.name, event_id: eventId, reason: error.message }, 'reaction given up: it can never succeed');

@@ -1,11 +1,9 @@
-import { Redis } from 'ioredis';
 import type { WorkerRole } from '../shared/config/config.js';
 import type { Component } from '../shared/process/boot.js';
-import { closeQueues, createQueues } from '../shared/queues/queues.js';
+import { createQueueSet } from '../shared/queues/queue-set.js';
 import type { Services } from '../shared/services.js';
 import { startAnomalyWorker } from './anomaly/start-anomaly-worker.js';
 import { startAuditWorker } from './audit/start-audit-worker.js';
-import { checkRedisEviction } from './check-redis-eviction.js';
 import { startEmailWorker } from './email/start-email-worker.js';
 import { startMaintenance } from './maintenance/start-maintenance.js';
 import { startRelay } from './relay/start-relay.js';
@@ -25,16 +23,8 @@ const ROLES: Partial<Record<WorkerRole, RoleStarter>> = {
 /** Starts the worker roles named by WORKER_QUEUES; stop() closes them in reverse order. */
 export async function startWorkers(services: Services): Promise<Component> {
   const { config, log } = services;
-  const workerRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
-  workerRedis.on('error', () => undefined);
-  // Checked on every (re)connection: a Redis that comes back may be another one.
-  workerRedis.on('ready', () => void checkRedisEviction(workerRedis, log));
-  await workerRedis.connect().catch((error: Error) => log.warn({ reason: error.message }, 'Redis is not reachable yet; workers will wait for it'));
-  const queues = createQueues(workerRedis, config.queuePrefix);
-  // An outage is reported by each worker's 'error' listener; without a listener of their
-  // own the queues would print every failed reconnect to stderr, outside the JSON log.
-  for (const queue of Object.values(queues)) queue.on('error', () => undefined);
-  const deps: WorkerDeps = { ...services, workerRedis, queues };
+  const queueSet = createQueueSet(config, log, 'consumer');
+  const deps: WorkerDeps = { ...services, queueSet };
 
   const started: Component[] = [];
   for (const role of config.workerQueues) {
@@ -51,8 +41,7 @@ export async function startWorkers(services: Services): Promise<Component> {
     name: 'workers',
     async stop() {
       for (const component of started.reverse()) await component.stop();
-      await closeQueues(queues);
-      workerRedis.disconnect();
+      await queueSet.close();
     },
   };
 }

@@ -1,10 +1,8 @@
-import type { Redis } from 'ioredis';
-import type { Queues } from '../shared/queues/queues.js';
+import type { QueueSet } from '../shared/queues/queue-set.js';
 import type { Services } from '../shared/services.js';
 
-/** What every worker role gets: the process's services plus the queue side of Redis. */
+/** What every worker role gets: the process's services plus the consumer side of the queues. */
 export interface WorkerDeps extends Services {
-  /** For BullMQ workers: retries forever (maxRetriesPerRequest: null), as BullMQ requires. */
-  workerRedis: Redis;
-  queues: Queues;
+  /** createQueueSet(..., 'consumer'): BullMQ workers use its connection, follow-ups are added to its queues. */
+  queueSet: QueueSet;
 }

@@ -5,7 +5,7 @@ import { revokeRefreshTokensOfSessions } from '../db/queries/refresh-tokens.js';
 import { revokeSessionsOfUserExcept } from '../db/queries/sessions.js';
 import { lockCredentialsById, updatePasswordHash } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
 import type { Services } from '../services.js';
 import { recordSessionsRevoked } from './revoke-user-sessions.js';
 import { verifyOwnPassword } from './verify-own-password.js';

@@ -3,7 +3,7 @@ import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { erasePersonalDataOfUser } from '../db/queries/personal-data.js';
 import { lockCredentialsById, markUserDeleted } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
 import type { Services } from '../services.js';
 import { revokeUserSessions } from './revoke-user-sessions.js';
 import { verifyOwnPassword } from './verify-own-password.js';

@@ -3,7 +3,8 @@ import { insertLoginAttempt } from '../db/queries/login-attempts.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { findCredentialsByEmail, lockUserForSignIn, updatePasswordHash, type SignInState, type UserCredentials } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
+import type { LOGIN_FAILURE_REASONS } from '../events/event-fields.js';
 import type { Services } from '../services.js';
 import { isSignInRefusedByGuard } from './anomaly/guard-account.js';
 import { normalizeEmail } from './email-address.js';
@@ -125,7 +126,7 @@ async function recordFailure(
   deps: LoginDeps,
   user: UserCredentials,
   attempt: Attempt,
-  reason: string,
+  reason: (typeof LOGIN_FAILURE_REASONS)[number],
 ): Promise<void> {
   await withTransaction(deps.pool, async (tx) => {
     const attemptId = await insertLoginAttempt(tx, { ...attempt, userId: user.id, success: false, reason });

@@ -2,7 +2,7 @@ import { hashToken, randomToken } from '../crypto/random-token.js';
 import type { Queryable } from '../db/pool.js';
 import { recordSignIn } from '../db/queries/sign-in.js';
 import type { SignInState } from '../db/queries/users.js';
-import { createEvent } from '../events.js';
+import { createEventEnvelope } from '../events/create-event.js';
 import type { Services } from '../services.js';
 
 /** What a sign-in or a refresh hands the client: the session's access token and its refresh token. */
@@ -38,7 +38,7 @@ export async function openSession(
     ...opening,
     ttlSeconds: config.sessions.absoluteTtlSeconds,
     refreshTokenHash: hashToken(refreshToken),
-    event: createEvent('LoginSucceeded', opening.userId),
+    event: createEventEnvelope('LoginSucceeded', opening.userId),
   });
   if (!outcome?.recorded) return { refusedBy: outcome };
   const sessionId = outcome.recorded.session_id;

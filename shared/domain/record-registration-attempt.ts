@@ -1,7 +1,7 @@
 import { withTransaction, type Pool } from '../db/pool.js';
 import { insertOutboxEvent, secondsSinceLatestEvent } from '../db/queries/outbox.js';
 import { lockUserByEmail } from '../db/queries/users.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
 import { MAIL_REQUEST_COOLDOWN_SECONDS } from './mail-link-tokens.js';
 
 /**

@@ -10,7 +10,7 @@ import {
   rotateUsableRefreshToken,
 } from '../db/queries/session-refresh.js';
 import { AppError } from '../errors.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
 import type { Services } from '../services.js';
 import type { IssuedTokens } from './open-session.js';
 

@@ -4,7 +4,7 @@ import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { insertUserProfile } from '../db/queries/user-profiles.js';
 import { insertUser } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
 import type { Services } from '../services.js';
 import { normalizeEmail } from './email-address.js';
 import { recordRegistrationAttempt } from './record-registration-attempt.js';

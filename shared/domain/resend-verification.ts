@@ -3,7 +3,7 @@ import { secondsSinceLatestEmailVerificationToken } from '../db/queries/email-ve
 import { insertOutboxEvent, secondsSinceLatestEvent } from '../db/queries/outbox.js';
 import { lockUser } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
 import { MAIL_REQUEST_COOLDOWN_SECONDS } from './mail-link-tokens.js';
 
 export type ResendOutcome = 'requested' | 'already-verified';

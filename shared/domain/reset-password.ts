@@ -4,7 +4,7 @@ import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { consumeLinkToken, findLiveLinkToken } from '../db/queries/link-tokens.js';
 import { expirePasswordResetsOfUser } from '../db/queries/password-resets.js';
 import { findUserById, lockUser, updatePasswordHash } from '../db/queries/users.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
 import type { Services } from '../services.js';
 import { invalidLinkToken } from './mail-link-tokens.js';
 import { revokeUserSessions } from './revoke-user-sessions.js';

@@ -3,18 +3,11 @@ import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { revokeRefreshTokensOfUser } from '../db/queries/refresh-tokens.js';
 import { revokeSessionsOfUser } from '../db/queries/sessions.js';
 import { lockUser } from '../db/queries/users.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
+import type { SESSION_END_REASONS } from '../events/event-fields.js';
 
 /** Why a session ended, as SessionRevoked's data.reason says. */
-export type SessionEndReason =
-  | 'user'
-  | 'logout'
-  | 'logout_all'
-  | 'password_change'
-  | 'password_reset'
-  | 'account_deleted'
-  | 'not_me'
-  | 'refresh_token_reuse';
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 /** A SessionRevoked event per session, in the caller's transaction. */
 export async function recordSessionsRevoked(tx: PoolClient, userId: string, sessionIds: string[], reason: SessionEndReason): Promise<void> {

@@ -3,7 +3,7 @@ import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { findUserProfile, updateUserProfile, type ProfileChanges, type UserProfile } from '../db/queries/user-profiles.js';
 import { shareLockUserStatus } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
 
 /** The profile as GET and PATCH /me/profile answer it. */
 export function profileBody(profile: UserProfile) {

@@ -3,7 +3,7 @@ import { withTransaction, type Pool } from '../db/pool.js';
 import { consumeLinkToken, findLiveLinkToken } from '../db/queries/link-tokens.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { lockUser, markEmailVerified } from '../db/queries/users.js';
-import { createEvent } from '../events.js';
+import { createEvent } from '../events/create-event.js';
 import { invalidLinkToken } from './mail-link-tokens.js';
 
 /**

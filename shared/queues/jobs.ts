@@ -1,30 +1,42 @@
-import { EVENT_TYPES, type DomainEvent, type EventType } from '../events.js';
+import { z } from 'zod';
+import { EVENT_DATA, EVENT_ENVELOPE, eventReader, type DomainEvent } from '../events/event-schemas.js';
+import { EVENT_TYPES, type EventType } from '../events/event-types.js';
 
 /** The BullMQ queues, each consumed by the worker role of the same name. */
-export const QUEUE_NAMES = ['outbox', 'email', 'audit', 'anomaly'] as const;
+export const QUEUE_NAMES = ['email', 'audit', 'anomaly'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /**
- * Every job name with its payload type and its queue: the one typed map that producers
- * (the relay) and consumers (the workers) share. Reaction jobs carry the whole event;
- * its event_id is the idempotency key.
+ * The new-sign-in notice the anomaly worker owes for a risky LoginSucceeded: the event,
+ * its data also carrying the score that made it risky.
  */
-export interface JobPayloads {
-  'drain-outbox': { reason: string };
-  'send-verification-mail': DomainEvent;
-  'send-password-reset-mail': DomainEvent;
-  'send-password-changed-mail': DomainEvent;
-  'send-new-sign-in-mail': DomainEvent;
-  'send-account-guarded-mail': DomainEvent;
-  'send-registration-attempt-mail': DomainEvent;
-  'write-audit-log': DomainEvent;
-  'score-login': DomainEvent;
-}
+const newSignInNotice = z.object({
+  ...EVENT_ENVELOPE,
+  type: z.literal('LoginSucceeded'),
+  data: EVENT_DATA.LoginSucceeded.strip().extend({ risk_score: z.number() }),
+});
 
-export type JobName = keyof JobPayloads;
+/**
+ * Every job name with the schema of its payload: the one typed map that producers (the
+ * relay, the anomaly worker) and consumers (the workers, whose factory parses every
+ * payload with it) share. Reaction jobs carry the whole event; its event_id is the
+ * idempotency key.
+ */
+export const JOB_PAYLOAD_SCHEMAS = {
+  'send-verification-mail': eventReader(['UserRegistered', 'EmailVerificationRequested']),
+  'send-password-reset-mail': eventReader(['PasswordResetRequested']),
+  'send-password-changed-mail': eventReader(['PasswordChanged']),
+  'send-new-sign-in-mail': newSignInNotice,
+  'send-account-guarded-mail': eventReader(['UserLocked']),
+  'send-registration-attempt-mail': eventReader(['RegistrationAttempted']),
+  'write-audit-log': eventReader(EVENT_TYPES),
+  'score-login': eventReader(['LoginSucceeded', 'LoginFailed']),
+} satisfies Record<string, z.ZodType<{ event_id: string }>>;
+
+export type JobName = keyof typeof JOB_PAYLOAD_SCHEMAS;
+export type JobPayloads = { [N in JobName]: z.output<(typeof JOB_PAYLOAD_SCHEMAS)[N]> };
 
 export const JOB_QUEUE: Record<JobName, QueueName> = {
-  'drain-outbox': 'outbox',
   'send-verification-mail': 'email',
   'send-password-reset-mail': 'email',
   'send-password-changed-mail': 'email',
@@ -35,8 +47,11 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   'score-login': 'anomaly',
 };
 
+/** The jobs whose payload an event of type T is: the only ones it may ask for. */
+type JobsTaking<T extends EventType> = { [N in JobName]: DomainEvent<T> extends JobPayloads[N] ? N : never }[JobName];
+
 /** The reaction jobs an event asks for; every event is audited. */
-const EVENT_REACTIONS: Partial<Record<EventType, JobName[]>> = {
+const EVENT_REACTIONS: { [T in EventType]?: Array<JobsTaking<T>> } = {
   UserRegistered: ['send-verification-mail'],
   EmailVerificationRequested: ['send-verification-mail'],
   PasswordResetRequested: ['send-password-reset-mail'],

@@ -13,7 +13,7 @@ export type ReactionOutcome = 'done' | 'already-done';
 export async function performReaction<N extends JobName>(
   pool: Pool,
   jobName: N,
-  payload: JobPayloads[N] & { event_id: string },
+  payload: JobPayloads[N],
   act: (tx: PoolClient) => Promise<void>,
 ): Promise<ReactionOutcome> {
   return withTransaction(pool, async (tx) => {

@@ -19,6 +19,7 @@ export function queuePrefix(prefix: string): string {
   return `{${prefix}}`;
 }
 
+/** The queues over one connection; a process builds its own with createQueueSet. */
 export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
   const entries = QUEUE_NAMES.map((name) => [
     name,
@@ -31,7 +32,7 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
 export async function enqueueReaction<N extends JobName>(
   queues: Queues,
   jobName: N,
-  payload: JobPayloads[N] & { event_id: string },
+  payload: JobPayloads[N],
 ): Promise<void> {
   await queues[JOB_QUEUE[jobName]].add(jobName, payload, { jobId: reactionJobId(payload.event_id, jobName) });
 }

@@ -1,4 +1,5 @@
 import { contractCheck } from './http.js';
+import { finishPublishedEventCheck, startPublishedEventCheck } from './published-events.js';
 import { startTestApp, type TestApp } from './test-app.js';
 import { createMigratedDatabase, dropDatabase } from './test-database.js';
 
@@ -22,6 +23,7 @@ export function testDatabase(): string {
 
 before(async function () {
   this.timeout(60_000);
+  startPublishedEventCheck();
   database = await createMigratedDatabase();
   app = await startTestApp(database);
 });
@@ -32,4 +34,5 @@ after(async function () {
   console.log(`\n  contract: ${checked} responses checked against /openapi.json`);
   await app?.close();
   if (database) await dropDatabase(database);
+  await finishPublishedEventCheck();
 });

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { Config } from '../../shared/config/config.js';
-import type { DomainEvent } from '../../shared/events.js';
+import type { DomainEvent } from '../../shared/events/event-schemas.js';
 import type { Component } from '../../shared/process/boot.js';
-import { closeQueues, createQueues, queuePrefix, type Queues } from '../../shared/queues/queues.js';
+import { createQueueSet } from '../../shared/queues/queue-set.js';
+import { queuePrefix, type Queues } from '../../shared/queues/queues.js';
 import { emailMailKinds, MAIL_BATCHES, startEmailWorker } from '../../workers/email/start-email-worker.js';
 import type { Processors } from '../../workers/create-worker.js';
 import { MailBatcher } from '../../workers/email/mail-batcher.js';
@@ -35,10 +35,10 @@ export async function startMailHarness(): Promise<MailHarness> {
   const vhost: TestVhost = await createVhost('us_mail');
   const prefix = `mail-test-${crypto.randomBytes(4).toString('hex')}`;
   const config: Config = { ...services.config, smtpUrl: sink.url, queuePrefix: prefix, rabbitmqUrl: vhost.url };
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const queues = createQueues(redis, prefix);
+  const queueSet = createQueueSet(config, services.log, 'consumer');
+  const { connection: redis, queues } = queueSet;
   const components: Component[] = [
-    await startEmailWorker({ ...services, config, workerRedis: redis, queues }),
+    await startEmailWorker({ ...services, config, queueSet }),
     await startRelay({ config, log: services.log, pool: services.pool }),
   ];
   return {
@@ -52,10 +52,9 @@ export async function startMailHarness(): Promise<MailHarness> {
     },
     async stop() {
       for (const component of components.reverse()) await component.stop();
-      await closeQueues(queues);
       const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
       if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
+      await queueSet.close();
       await vhost.remove();
       await sink.close();
     },

@@ -4,10 +4,15 @@ import { promisify } from 'node:util';
 import amqp, { type ConsumeMessage } from 'amqplib';
 import { EVENTS_EXCHANGE } from '../../shared/broker/broker-topology.js';
 import { projectRoot } from '../../shared/project-root.js';
+import { checkingPublishedEvents, tapVhost } from './published-events.js';
 
 const run = promisify(execFile);
 
-/** A RabbitMQ vhost of its own (rabbitmqctl, as root on this machine), so a test sees only its messages. */
+/**
+ * A RabbitMQ vhost of its own (rabbitmqctl, as root on this machine), so a test sees only
+ * its messages. During a test run its publishes are traced and checked against the
+ * AsyncAPI document (published-events.ts).
+ */
 export interface TestVhost {
   name: string;
   url: string;
@@ -17,13 +22,19 @@ export interface TestVhost {
 export async function createVhost(prefix = 'us_relay'): Promise<TestVhost> {
   const name = `${prefix}_${crypto.randomBytes(4).toString('hex')}`;
   await run('rabbitmqctl', ['-q', 'add_vhost', name]);
-  await run('rabbitmqctl', ['-q', 'set_permissions', '-p', name, 'guest', '.*', '.*', '.*']);
+  const traced = checkingPublishedEvents();
+  await Promise.all([
+    run('rabbitmqctl', ['-q', 'set_permissions', '-p', name, 'guest', '.*', '.*', '.*']),
+    traced ? run('rabbitmqctl', ['-q', 'trace_on', '-p', name]) : undefined,
+  ]);
   const base = new URL(process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/');
   base.pathname = `/${encodeURIComponent(name)}`;
+  const tap = traced ? await tapVhost(base.toString()) : undefined;
   return {
     name,
     url: base.toString(),
     async remove() {
+      await tap?.close();
       await run('rabbitmqctl', ['-q', 'delete_vhost', name]).catch(() => undefined);
     },
   };

@@ -12,19 +12,14 @@ import type { MailKind, MailKinds } from '../email/mail-kind.js';
 /** The route of the "this wasn't me" page that the new-sign-in notice links to. */
 export const NOT_ME_ROUTE = '/security/not-me';
 
-function validDate(value: unknown, fallback: Date): Date {
-  const date = new Date(typeof value === 'string' ? value : Number.NaN);
-  return Number.isNaN(date.getTime()) ? fallback : date;
-}
-
 /**
  * send-new-sign-in-mail (owed by the anomaly worker for a risky LoginSucceeded): a
  * single-use "this wasn't me" token per mail, written in the reaction's transaction, and
  * the notice with its link, the time, the IP and a coarse device name.
  */
-function newSignInMailKind(config: Pick<Config, 'publicUrl' | 'anomaly'>): MailKind {
+function newSignInMailKind(config: Pick<Config, 'publicUrl' | 'anomaly'>): MailKind<'send-new-sign-in-mail'> {
   return async (tx, entries) => {
-    const attemptIds = entries.map(({ event }) => String(event.data.attempt_id ?? '')).filter((id) => /^\d{1,19}$/.test(id));
+    const attemptIds = entries.map(({ event }) => event.data.attempt_id);
     const attempts = new Map((await findLoginAttemptSummaries(tx, attemptIds)).map((attempt) => [attempt.id, attempt]));
     const tokens = entries.map(() => randomToken());
     await insertSecurityTokens(
@@ -33,15 +28,15 @@ function newSignInMailKind(config: Pick<Config, 'publicUrl' | 'anomaly'>): MailK
       entries.map(({ recipient, event }, index) => ({
         userId: recipient.id,
         tokenHash: hashToken(tokens[index]!),
-        attemptId: attempts.get(String(event.data.attempt_id))?.id,
+        attemptId: attempts.get(event.data.attempt_id)?.id,
       })),
       config.anomaly.notMeTtlSeconds,
     );
     return entries.map(({ recipient, event }, index) => {
-      const attempt = attempts.get(String(event.data.attempt_id));
+      const attempt = attempts.get(event.data.attempt_id);
       return newSignInMail(recipient.locale, {
         link: mailLink(config.publicUrl, NOT_ME_ROUTE, tokens[index]!),
-        signedInAt: attempt?.created_at ?? validDate(event.occurred_at, new Date()),
+        signedInAt: attempt?.created_at ?? new Date(event.occurred_at),
         ip: attempt?.ip ?? undefined,
         device: describeDevice(attempt?.user_agent),
         hours: Math.round(config.anomaly.notMeTtlSeconds / 3_600),
@@ -54,11 +49,11 @@ function newSignInMailKind(config: Pick<Config, 'publicUrl' | 'anomaly'>): MailK
  * send-account-guarded-mail (on UserLocked): the owner learns until when sign-ins from
  * new places are refused. A UserLocked for another reason is not a guard: no mail.
  */
-function accountGuardedMailKind(): MailKind {
+function accountGuardedMailKind(): MailKind<'send-account-guarded-mail'> {
   return async (_tx, entries) =>
     entries.map(({ recipient, event }) =>
       event.data.reason === FAILURE_BURST
-        ? accountGuardedMail(recipient.locale, { until: validDate(event.data.until, new Date(event.occurred_at)) })
+        ? accountGuardedMail(recipient.locale, { until: new Date(event.data.until) })
         : undefined,
     );
 }

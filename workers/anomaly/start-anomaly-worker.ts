@@ -1,4 +1,3 @@
-import { UnrecoverableError, type Job } from 'bullmq';
 import { assessLoginAttempt, type Assessment } from '../../shared/domain/anomaly/assess-login-attempt.js';
 import { markReactionsEnqueued } from '../../shared/db/queries/reactions.js';
 import type { Component } from '../../shared/process/boot.js';
@@ -8,19 +7,13 @@ import type { JobPayloads } from '../../shared/queues/jobs.js';
 import { createWorker } from '../create-worker.js';
 import type { WorkerDeps } from '../worker-deps.js';
 
-type ScoreLoginJob = Job<JobPayloads['score-login'], unknown, 'score-login'>;
-
 /**
  * The score-login processor: scores the attempt once per event (performReaction) and,
  * after the commit, enqueues the follow-up mail it recorded. If that enqueue fails the
  * reactions sweep enqueues it later, so the job itself still succeeds.
  */
-export function scoreLoginProcessor(deps: Pick<WorkerDeps, 'pool' | 'config' | 'queues' | 'log'>) {
-  return async (job: ScoreLoginJob): Promise<Pick<Assessment, 'score' | 'guarded'> | { skipped: string }> => {
-    const event = job.data;
-    if (!event?.event_id || !event.user_id || event.data?.attempt_id === undefined) {
-      throw new UnrecoverableError('score-login needs an event with data.attempt_id');
-    }
+export function scoreLoginProcessor(deps: Pick<WorkerDeps, 'pool' | 'config' | 'queueSet' | 'log'>) {
+  return async (event: JobPayloads['score-login']): Promise<Pick<Assessment, 'score' | 'guarded'> | { skipped: string }> => {
     let assessment: Assessment | undefined;
     const outcome = await performReaction(deps.pool, 'score-login', event, async (tx) => {
       assessment = await assessLoginAttempt(tx, deps.config.anomaly, event);
@@ -30,7 +23,7 @@ export function scoreLoginProcessor(deps: Pick<WorkerDeps, 'pool' | 'config' | '
 
     for (const reaction of assessment.followUps) {
       try {
-        await enqueueReaction(deps.queues, reaction.job_name, { ...reaction.payload, event_id: reaction.event_id });
+        await enqueueReaction(deps.queueSet.queues, reaction.job_name, reaction.payload);
         await markReactionsEnqueued(deps.pool, [reaction]);
       } catch (error) {
         deps.log.warn({ job: reaction.job_name, event_id: reaction.event_id, reason: (error as Error).message }, 'follow-up not enqueued; the sweep will');

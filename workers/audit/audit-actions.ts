@@ -1,4 +1,4 @@
-import type { EventType } from '../../shared/events.js';
+import type { EventType } from '../../shared/events/event-types.js';
 
 /**
  * Who an event's action is attributed to when the event names no actor_id:

@@ -1,5 +1,5 @@
 import type { NewAuditLog } from '../../shared/db/queries/audit-logs.js';
-import type { DomainEvent } from '../../shared/events.js';
+import type { DomainEvent } from '../../shared/events/event-schemas.js';
 import { AUDIT_ACTIONS } from './audit-actions.js';
 
 /**
@@ -30,7 +30,6 @@ const METADATA_KEYS = new Set([
 ]);
 
 const EMAIL_LIKE = /[^\s@]+@[^\s@]+/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_VALUE_LENGTH = 200;
 
 type Scalar = string | number | boolean | null;
@@ -58,7 +57,7 @@ export function auditMetadata(data: Record<string, unknown>): Record<string, Sca
  */
 export function auditEntry(event: DomainEvent, ip: string | null): NewAuditLog {
   const { action, actor } = AUDIT_ACTIONS[event.type];
-  const explicitActor = typeof event.data.actor_id === 'string' && UUID.test(event.data.actor_id) ? event.data.actor_id : undefined;
+  const explicitActor = 'actor_id' in event.data ? event.data.actor_id : undefined;
   return {
     eventId: event.event_id,
     userId: event.user_id,

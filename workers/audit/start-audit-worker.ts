@@ -9,7 +9,7 @@ import { writeAuditLog } from './write-audit-log.js';
  */
 export async function startAuditWorker(deps: WorkerDeps): Promise<Component> {
   const worker = createWorker(deps, 'audit', {
-    'write-audit-log': (job) => writeAuditLog(deps.pool, job.data),
+    'write-audit-log': (event) => writeAuditLog(deps.pool, event),
   });
   return {
     name: 'audit',

@@ -2,17 +2,16 @@ import { UnrecoverableError } from 'bullmq';
 import { withTransaction, type Pool, type PoolClient } from '../../shared/db/pool.js';
 import { completeReactions, insertReactions, lockReactions, type ReactionKey } from '../../shared/db/queries/reactions.js';
 import { findMailRecipients } from '../../shared/db/queries/users.js';
-import type { DomainEvent } from '../../shared/events.js';
 import type { Mailer } from '../../shared/mail/mailer.js';
 import type { MailContent } from '../../shared/mail/templates/render-mail.js';
-import type { JobName } from '../../shared/queues/jobs.js';
-import type { MailEntry, MailKinds } from './mail-kind.js';
+import type { JobName, JobPayloads } from '../../shared/queues/jobs.js';
+import type { MailEntry, MailKind, MailKinds } from './mail-kind.js';
 
 export type MailOutcome = 'sent' | 'skipped' | 'already-done';
 
 interface Item {
   key: ReactionKey;
-  event: DomainEvent;
+  event: JobPayloads[JobName];
   resolve(outcome: MailOutcome): void;
   reject(error: unknown): void;
 }
@@ -65,7 +64,7 @@ export class MailBatcher {
     private readonly options: MailBatcherOptions,
   ) {}
 
-  submit(jobName: JobName, event: DomainEvent): Promise<MailOutcome> {
+  submit<N extends JobName>(jobName: N, event: JobPayloads[N]): Promise<MailOutcome> {
     if (!this.kinds[jobName]) return Promise.reject(new UnrecoverableError(`no kind of mail for job "${jobName}"`));
     return new Promise((resolve, reject) => {
       this.waiting.push({ key: { event_id: event.event_id, job_name: jobName }, event, resolve, reject });
@@ -143,7 +142,9 @@ export class MailBatcher {
 
     const mails: Array<{ item: Item; to: string; content: MailContent }> = [];
     for (const [jobName, group] of byKind) {
-      const contents = await this.kinds[jobName]!(tx, group.map((member) => member.entry));
+      // Entries are grouped by job name, so each kind gets only the payloads of its own job.
+      const kind = this.kinds[jobName] as MailKind;
+      const contents = await kind(tx, group.map((member) => member.entry));
       group.forEach(({ item, entry }, index) => {
         const content = contents[index];
         if (content) mails.push({ item, to: entry.recipient.email, content });

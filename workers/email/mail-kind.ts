@@ -1,13 +1,12 @@
 import type { PoolClient } from '../../shared/db/pool.js';
 import type { MailRecipient } from '../../shared/db/queries/users.js';
-import type { DomainEvent } from '../../shared/events.js';
 import type { MailContent } from '../../shared/mail/templates/render-mail.js';
-import type { JobName } from '../../shared/queues/jobs.js';
+import type { JobName, JobPayloads } from '../../shared/queues/jobs.js';
 
-/** One event to mail about, with the account's owner (the stored address, the profile locale). */
-export interface MailEntry {
+/** One event to mail about (the job's parsed payload), with the account's owner (the stored address, the profile locale). */
+export interface MailEntry<N extends JobName = JobName> {
   recipient: MailRecipient;
-  event: DomainEvent;
+  event: JobPayloads[N];
 }
 
 /**
@@ -15,9 +14,9 @@ export interface MailEntry {
  * entries, writes what the mails need in the reaction transaction (tokens, in one
  * statement) and returns each entry's mail, or undefined for none, in order.
  */
-export type MailKind = (tx: PoolClient, entries: MailEntry[]) => Promise<Array<MailContent | undefined>>;
+export type MailKind<N extends JobName = JobName> = (tx: PoolClient, entries: Array<MailEntry<N>>) => Promise<Array<MailContent | undefined>>;
 
-export type MailKinds = Partial<Record<JobName, MailKind>>;
+export type MailKinds = { [N in JobName]?: MailKind<N> };
 
 /**
  * Of several entries for one user in a batch, only the last is mailed (one mail, one

@@ -2,13 +2,9 @@ import { passwordChangedMail } from '../../shared/mail/templates/password-change
 import type { MailKind } from './mail-kind.js';
 
 /** send-password-changed-mail (on PasswordChanged): a notice to the owner, whatever the account's state. */
-export function passwordChangedMailKind(): MailKind {
+export function passwordChangedMailKind(): MailKind<'send-password-changed-mail'> {
   return async (_tx, entries) =>
-    entries.map(({ recipient, event }) => {
-      const changedAt = new Date(event.occurred_at);
-      return passwordChangedMail(recipient.locale, {
-        changedAt: Number.isNaN(changedAt.getTime()) ? new Date() : changedAt,
-        keptCurrentSession: event.data.reason === 'change',
-      });
-    });
+    entries.map(({ recipient, event }) =>
+      passwordChangedMail(recipient.locale, { changedAt: new Date(event.occurred_at), keptCurrentSession: event.data.reason === 'change' }),
+    );
 }

@@ -10,7 +10,7 @@ import { lastPerUser, type MailKind } from './mail-kind.js';
  * user (older ones expire) and the mail with its link to the stored address, while the
  * account is still active.
  */
-export function passwordResetMailKind(publicUrl: string): MailKind {
+export function passwordResetMailKind(publicUrl: string): MailKind<'send-password-reset-mail'> {
   return async (tx, entries) => {
     const wanted = lastPerUser(entries).map((last, index) => last && entries[index]!.recipient.status === 'active');
     const tokens = entries.map((_, index) => (wanted[index] ? randomToken() : undefined));

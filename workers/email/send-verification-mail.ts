@@ -10,7 +10,7 @@ import { lastPerUser, type MailKind } from './mail-kind.js';
  * token per user (older ones expire) and the mail with its link, unless the address is
  * verified by now.
  */
-export function verificationMailKind(publicUrl: string): MailKind {
+export function verificationMailKind(publicUrl: string): MailKind<'send-verification-mail'> {
   return async (tx, entries) => {
     const wanted = lastPerUser(entries).map((last, index) => last && !entries[index]!.recipient.email_verified);
     const tokens = entries.map((_, index) => (wanted[index] ? randomToken() : undefined));

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Pool } from '../../shared/db/pool.js';
 import { markReactionsEnqueued, type Reaction } from '../../shared/db/queries/reactions.js';
-import type { JobName, JobPayloads } from '../../shared/queues/jobs.js';
 import { enqueueReaction, type Queues } from '../../shared/queues/queues.js';
 
 export interface ReactionProducer {
@@ -28,7 +27,8 @@ export async function enqueueReactions(producer: ReactionProducer, reactions: Re
   if (producer.redis.status !== 'ready') return { added: 0, error: `Redis is ${producer.redis.status}` };
   const results = await Promise.allSettled(
     reactions.map((reaction) =>
-      enqueueReaction(producer.queues, reaction.job_name, reaction.payload as JobPayloads[JobName] & { event_id: string }),
+      // As stored with the reaction; the worker's factory parses it.
+      enqueueReaction(producer.queues, reaction.job_name, reaction.payload),
     ),
   );
   const added = reactions.filter((_, index) => results[index]!.status === 'fulfilled');

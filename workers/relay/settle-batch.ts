@@ -1,7 +1,7 @@
 import type { Pool } from '../../shared/db/pool.js';
 import { markOutboxPublished, recordOutboxFailures, type OutboxFailureState } from '../../shared/db/queries/outbox.js';
 import type { Reaction } from '../../shared/db/queries/reactions.js';
-import type { DomainEvent } from '../../shared/events.js';
+import type { DomainEvent } from '../../shared/events/event-schemas.js';
 import { REACTION_JOBS, type JobName } from '../../shared/queues/jobs.js';
 import type { PublishOutcome } from './publish-batch.js';
 

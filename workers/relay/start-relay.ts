@@ -1,8 +1,7 @@
-import { Redis } from 'ioredis';
 import { connectBroker } from '../../shared/broker/connect-broker.js';
 import { releaseAllOutboxLeases } from '../../shared/db/queries/outbox.js';
 import type { Component } from '../../shared/process/boot.js';
-import { closeQueues, createQueues } from '../../shared/queues/queues.js';
+import { createQueueSet } from '../../shared/queues/queue-set.js';
 import type { Services } from '../../shared/services.js';
 import { clearFinishedReactionJobs } from './clear-finished-jobs.js';
 import { drainOutbox, type DrainContext } from './drain-outbox.js';
@@ -30,20 +29,10 @@ export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool'>
   const settings = config.relay;
   const log = deps.log.child({ role: 'relay' });
 
-  // The producer side fails fast: Redis being away must never hold up publishing.
-  const redis = new Redis(config.redisUrl, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 5_000,
-    // Many job adds at once: one socket write per tick instead of one per command.
-    enableAutoPipelining: true,
-    lazyConnect: true,
-  });
-  redis.on('error', () => undefined);
-  redis.connect().catch(() => undefined);
-  const queues = createQueues(redis, config.queuePrefix);
-  // Outages are reported by the reaction lane, once, not per queue and retry.
-  for (const queue of Object.values(queues)) queue.on('error', () => undefined);
+  // The producer side fails fast: Redis being away must never hold up publishing. Its
+  // outages are reported by the reaction lane, once.
+  const queueSet = createQueueSet(config, log, 'producer');
+  const { connection: redis, queues } = queueSet;
   const broker = await connectBroker(config.rabbitmqUrl, log, 'user-services-relay');
   const backlog = { active: false };
   const lane = new ReactionLane({
@@ -113,8 +102,7 @@ export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool'>
       await running;
       await lane.drain(2_000);
       await broker.close().catch(() => undefined);
-      await closeQueues(queues).catch(() => undefined);
-      redis.disconnect();
+      await queueSet.close();
       log.info('relay stopped');
     },
   };

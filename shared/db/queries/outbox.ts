@@ -1,14 +1,16 @@
-import type { DomainEvent, EventType } from '../../events.js';
+import { EVENTS_EXCHANGE } from '../../broker/broker-topology.js';
+import type { DomainEvent } from '../../events/event-schemas.js';
+import type { EventType } from '../../events/event-types.js';
 import type pg from 'pg';
 import type { Queryable } from '../pool.js';
 import type { Reaction } from './reactions.js';
 
-/** Writes an event in the caller's transaction, beside the change it describes. */
+/** Writes an event in the caller's transaction, beside the change it describes; the relay publishes it to EVENTS_EXCHANGE. */
 export async function insertOutboxEvent(db: Queryable, event: DomainEvent): Promise<void> {
   await db.query(
     `INSERT INTO outbox (event_id, aggregate_id, topic, type, payload, created_at)
      VALUES ($1, $2, $3, $4, $5, $6)`,
-    [event.event_id, event.user_id, 'user.events', event.type, JSON.stringify(event), event.occurred_at],
+    [event.event_id, event.user_id, EVENTS_EXCHANGE, event.type, JSON.stringify(event), event.occurred_at],
   );
 }
 

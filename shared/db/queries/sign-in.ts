@@ -1,4 +1,5 @@
-import type { DomainEvent } from '../../events.js';
+import { EVENTS_EXCHANGE } from '../../broker/broker-topology.js';
+import type { EventEnvelope } from '../../events/event-schemas.js';
 import type { Queryable } from '../pool.js';
 import type { SignInState } from './users.js';
 
@@ -11,8 +12,8 @@ export interface SignIn {
   /** The hash the password was verified against: the session opens only while it is still the stored one. */
   verifiedHash: string;
   refreshTokenHash: string;
-  /** The LoginSucceeded event; data.session_id and data.attempt_id are filled in here. */
-  event: DomainEvent;
+  /** The LoginSucceeded event without its data: data.session_id and data.attempt_id are written here. */
+  event: EventEnvelope<'LoginSucceeded'>;
 }
 
 export interface RecordedSignIn {
@@ -45,9 +46,7 @@ export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(Sign
        a AS (INSERT INTO login_attempts (user_id, email, ip_addr, user_agent, success, reason)
              SELECT id, $6, $3::inet, $2, true, NULL FROM ok RETURNING id),
        o AS (INSERT INTO outbox (event_id, aggregate_id, topic, type, payload, created_at)
-             SELECT $7, $1, 'user.events', $8,
-                    jsonb_set(jsonb_set($9::jsonb, '{data,session_id}', to_jsonb(s.id::text)), '{data,attempt_id}', to_jsonb(a.id::text)),
-                    $10
+             SELECT $7, $1, $12, $8, jsonb_set($9::jsonb, '{data}', jsonb_build_object('session_id', s.id::text, 'attempt_id', a.id::text)), $10
                FROM s, a)
      SELECT u.status, u.password_reset_required, u.password_unchanged, s.id AS session_id, s.expires_at, a.id AS attempt_id
        FROM u LEFT JOIN s ON true LEFT JOIN a ON true`,
@@ -63,6 +62,7 @@ export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(Sign
       JSON.stringify(signIn.event),
       signIn.event.occurred_at,
       signIn.verifiedHash,
+      EVENTS_EXCHANGE,
     ],
   });
   const row = rows[0];

@@ -2,7 +2,7 @@ import type { Config } from '../../config/config.js';
 import type { PoolClient } from '../../db/pool.js';
 import { updateLoginAttemptScore } from '../../db/queries/login-attempts.js';
 import { insertReactions, type Reaction } from '../../db/queries/reactions.js';
-import type { DomainEvent } from '../../events.js';
+import type { JobPayloads } from '../../queues/jobs.js';
 import { guardAccountOnFailureBurst, releaseLapsedGuard } from './guard-account.js';
 import { loadLoginFeatures } from './login-features.js';
 import { scoreLoginAttempt, type RiskScore } from './score-login-attempt.js';
@@ -23,11 +23,9 @@ export interface Assessment extends RiskScore {
 export async function assessLoginAttempt(
   tx: PoolClient,
   settings: Config['anomaly'],
-  event: DomainEvent,
+  event: JobPayloads['score-login'],
 ): Promise<Assessment | undefined> {
-  const attemptId = event.data.attempt_id;
-  if (typeof attemptId !== 'string' && typeof attemptId !== 'number') return undefined;
-  const attempt = await loadLoginFeatures(tx, settings, String(attemptId));
+  const attempt = await loadLoginFeatures(tx, settings, event.data.attempt_id);
   if (!attempt) return undefined;
 
   await releaseLapsedGuard(tx, attempt.userId);
@@ -37,8 +35,8 @@ export async function assessLoginAttempt(
   const guarded = attempt.success ? false : await guardAccountOnFailureBurst(tx, settings, attempt);
 
   let followUps: Reaction[] = [];
-  if (attempt.success && risk.score >= settings.notifyThreshold) {
-    const notice: DomainEvent = { ...event, data: { ...event.data, risk_score: risk.score } };
+  if (event.type === 'LoginSucceeded' && attempt.success && risk.score >= settings.notifyThreshold) {
+    const notice: JobPayloads['send-new-sign-in-mail'] = { ...event, data: { ...event.data, risk_score: risk.score } };
     followUps = await insertReactions(tx, [{ event_id: event.event_id, job_name: 'send-new-sign-in-mail', payload: notice }]);
   }
   return { ...risk, guarded, followUps };

@@ -3,7 +3,7 @@ import type { Queryable } from '../../db/pool.js';
 import { isAccountGuarded, releaseLapsedAccountGuard, upsertAccountGuard } from '../../db/queries/account-guards.js';
 import { hasSignedInFromIpPrefix } from '../../db/queries/login-attempts.js';
 import { insertOutboxEvent } from '../../db/queries/outbox.js';
-import { createEvent } from '../../events.js';
+import { createEvent } from '../../events/create-event.js';
 
 export const FAILURE_BURST = 'failure_burst';
 

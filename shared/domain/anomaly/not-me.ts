@@ -4,7 +4,7 @@ import { disownSignIn } from '../../db/queries/login-attempts.js';
 import { insertOutboxEvent } from '../../db/queries/outbox.js';
 import { consumeSecurityToken, findLiveSecurityTokenOwner } from '../../db/queries/security-tokens.js';
 import { lockUser, requirePasswordReset } from '../../db/queries/users.js';
-import { createEvent } from '../../events.js';
+import { createEvent } from '../../events/create-event.js';
 import { invalidLinkToken } from '../mail-link-tokens.js';
 import { revokeUserSessions } from '../revoke-user-sessions.js';
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from '../shared/logger.js';
+import type { Logger } from '../logger.js';
 
 /**
  * Queues must not be evicted: Redis should run with maxmemory-policy noeviction.
