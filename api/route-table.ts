@@ -1,4 +1,6 @@
 import type { Config } from '../shared/config/config.js';
+import { buildAsyncApiDocument } from '../shared/events/asyncapi-document.js';
+import { serviceVersion } from '../shared/project-root.js';
 import { buildOpenApiDocument } from './contract/openapi-document.js';
 import type { RouteDeclaration } from './contract/route-declaration.js';
 import { changePasswordRoute, deleteAccountRoute, exportAccountRoute } from './routes/account.js';
@@ -42,18 +44,20 @@ export const API_ROUTES: readonly RouteDeclaration[] = [
   notMeRoute,
 ] as RouteDeclaration[];
 
-export const SERVICE_VERSION = '0.1.0';
-
 /**
  * Every route the app serves: the API and the reference documents of all of them (the
  * documents describe themselves too). Each document is built from these declarations
  * once per app, at its first request.
  */
-export function appRoutes(config: Pick<Config, 'publicUrl'>): readonly RouteDeclaration[] {
+export function appRoutes(config: Pick<Config, 'publicUrl' | 'rabbitmqUrl'>): readonly RouteDeclaration[] {
   let openapi: Promise<object> | undefined;
+  let asyncapi: object | undefined;
   const routes: RouteDeclaration[] = [
     ...API_ROUTES,
-    ...referenceRoutes({ openapi: () => (openapi ??= buildOpenApiDocument(routes, { version: SERVICE_VERSION, publicUrl: config.publicUrl })) }),
+    ...referenceRoutes({
+      openapi: () => (openapi ??= buildOpenApiDocument(routes, { version: serviceVersion(), publicUrl: config.publicUrl })),
+      asyncapi: () => (asyncapi ??= buildAsyncApiDocument({ publicUrl: config.publicUrl, amqpUrl: config.rabbitmqUrl })),
+    }),
   ];
   return routes;
 }

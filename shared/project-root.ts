@@ -12,3 +12,9 @@ export function projectRoot(): string {
   }
   return dir;
 }
+
+/** The service's version, as package.json gives it (the documents at /openapi.json and /asyncapi.json carry it). */
+export function serviceVersion(): string {
+  const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}

@@ -14,7 +14,7 @@ import { reactionJobId } from '../shared/queues/jobs.js';
 import { startAuditWorker } from '../workers/audit/start-audit-worker.js';
 import { sql } from './support/expectations.js';
 import { testApp } from './support/hooks.js';
-import { loginUser, registerUser } from './support/http.js';
+import { loginUser, registerUser, request } from './support/http.js';
 import { waitFor } from './support/wait-for.js';
 
 interface Document {
@@ -63,6 +63,15 @@ describe('event schemas and the AsyncAPI document', () => {
     expect(parsed?.messages().all().map((message) => message.id()).sort()).to.deep.equal([...EVENT_TYPES].sort());
     expect(document.servers?.broker).to.include({ host: 'broker.internal:5672', protocol: 'amqp' });
     expect(JSON.stringify(document)).to.not.include('s3cret').and.not.include('relay:');
+  });
+
+  it('is served at GET /asyncapi.json for the configured broker and public URL, and is valid there too', async () => {
+    const response = await request('GET', '/asyncapi.json');
+    expect(response.status).to.equal(200);
+    const { config } = testApp().services;
+    expect(response.body).to.deep.equal(JSON.parse(JSON.stringify(buildAsyncApiDocument({ publicUrl: config.publicUrl, amqpUrl: config.rabbitmqUrl }))));
+    const diagnostics = await new Parser().validate(response.body);
+    expect(diagnostics.filter((diagnostic) => diagnostic.severity === 0)).to.deep.equal([]);
   });
 
   it('has a routing-key channel, a send operation and a message for every event type', () => {

@@ -1,8 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import { EVENTS_EXCHANGE, EVENTS_EXCHANGE_OPTIONS, UNROUTED_EXCHANGE, UNROUTED_QUEUE } from '../broker/broker-topology.js';
-import { projectRoot } from '../project-root.js';
+import { serviceVersion } from '../project-root.js';
 import { EVENT_SCHEMAS } from './event-schemas.js';
 import { EVENT_TYPES, type EventType } from './event-types.js';
 
@@ -58,11 +56,6 @@ function message(type: EventType) {
     payload: payloadSchema(type),
     bindings: { amqp: { messageType: type, bindingVersion: AMQP_BINDING_VERSION } },
   };
-}
-
-function packageVersion(): string {
-  const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
 }
 
 /**
@@ -121,7 +114,7 @@ export function buildAsyncApiDocument(options: AsyncApiOptions = {}): AsyncApiDo
     id: 'urn:user-services:events',
     info: {
       title: 'user-services events',
-      version: packageVersion(),
+      version: serviceVersion(),
       description: DESCRIPTION,
       ...(options.publicUrl ? { externalDocs: { description: 'The HTTP API', url: `${options.publicUrl.replace(/\/$/, '')}/docs` } } : {}),
     },

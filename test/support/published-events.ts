@@ -24,39 +24,22 @@ interface Check {
   taps: Set<{ close(): Promise<void> }>;
   checked: number;
   failures: string[];
-  /** Root hooks that started the check and have not finished it yet. */
-  holders: number;
 }
 
-/**
- * The run's one check, kept on globalThis: mocha 12 loads a test file with require()
- * first and falls back to import() when that fails, so this module (and hooks.ts, whose
- * root hooks then run twice) can exist twice in one run. Both copies share this record,
- * and the count is printed once.
- */
-const SHARED = Symbol.for('user-services.test.published-events');
-type Shared = typeof globalThis & { [SHARED]?: Check };
-
-function sharedCheck(): Check | undefined {
-  return (globalThis as Shared)[SHARED];
-}
+/** The run's one check, from the first root hook to the last. */
+let activeCheck: Check | undefined;
 
 export function startPublishedEventCheck(): void {
-  const shared = globalThis as Shared;
-  if (shared[SHARED]) {
-    shared[SHARED].holders += 1;
-    return;
-  }
   const document = buildAsyncApiDocument() as { components: { messages: Record<string, { payload: object }> } };
   const ajv = new Ajv({ allErrors: true, strict: true });
   formats.default(ajv);
   const validators = new Map(Object.entries(document.components.messages).map(([type, message]) => [type, ajv.compile(message.payload)]));
-  shared[SHARED] = { validators, taps: new Set(), checked: 0, failures: [], holders: 1 };
+  activeCheck = { validators, taps: new Set(), checked: 0, failures: [] };
 }
 
 /** Whether the run checks published events (not in bench/, which also creates vhosts). */
 export function checkingPublishedEvents(): boolean {
-  return sharedCheck() !== undefined;
+  return activeCheck !== undefined;
 }
 
 function fail(current: Check, message: ConsumeMessage, reason: string): void {
@@ -167,7 +150,7 @@ class Tap {
 
 /** Starts collecting a traced vhost's publishes; resolves once the firehose is seen to work. */
 export async function tapVhost(url: string): Promise<{ close(): Promise<void> }> {
-  const run = sharedCheck();
+  const run = activeCheck;
   if (!run) throw new Error('startPublishedEventCheck() was not called (test/support/hooks.ts)');
   const tap = new Tap(run, url);
   await tap.open();
@@ -184,9 +167,9 @@ export async function tapVhost(url: string): Promise<{ close(): Promise<void> }>
 
 /** Closes any tap still open and fails with the messages that broke their schema; prints the count once. */
 export async function finishPublishedEventCheck(): Promise<void> {
-  const run = sharedCheck();
-  if (!run || --run.holders > 0) return;
-  delete (globalThis as Shared)[SHARED];
+  const run = activeCheck;
+  if (!run) return;
+  activeCheck = undefined;
   for (const tap of [...run.taps]) await tap.close().catch(() => undefined);
   console.log(`\n  published events checked against the AsyncAPI document: ${run.checked}, failing: ${run.failures.length}`);
   if (run.failures.length > 0) {
