@@ -66,9 +66,8 @@ function endpoint(route: RouteDeclaration, services: Services): AppMiddleware {
  */
 export function mountRoutes(router: Router<AppState>, routes: readonly RouteDeclaration[], services: Services): void {
   for (const route of routes) {
-    if (route.access.startsWith('role:')) throw new Error(`${route.method.toUpperCase()} ${route.path}: role access rules are not supported yet`);
     const chain: AppMiddleware[] = [];
-    if (route.access !== 'public') chain.push(requireAuth(services));
+    if (route.access !== 'public') chain.push(requireAuth(services, route.access.startsWith('role:') ? route.access.slice('role:'.length) : undefined));
     if (route.limit) chain.push(limitMiddleware(services, route.limit));
     chain.push(endpoint(route, services));
     router.register(route.path, [route.method.toUpperCase()], chain, { name: route.operationId });

@@ -15,6 +15,15 @@ export interface AccessClaims {
   sid: string;
 }
 
+/**
+ * What a token says beyond whose session it is: `roles`, the user's role names when it
+ * was issued (an empty array for most users), for other services to read. This service
+ * itself judges roles on the live session at every request, never from the claim.
+ */
+export interface IssuedClaims extends AccessClaims {
+  roles: readonly string[];
+}
+
 const ALGORITHM = 'ES256';
 
 /** The token's header and claims, unverified; null for anything that does not decode (jws parses a JWT payload as JSON, and throws on garbage). */
@@ -37,9 +46,9 @@ export class AccessTokens {
     return this.settings.accessTtlSeconds;
   }
 
-  sign(claims: AccessClaims): string {
+  sign(claims: IssuedClaims): string {
     const { kid, privateKey } = this.keys.signingKey();
-    return jwt.sign({ sid: claims.sid }, privateKey, {
+    return jwt.sign({ sid: claims.sid, roles: claims.roles }, privateKey, {
       algorithm: ALGORITHM,
       keyid: kid,
       subject: claims.sub,

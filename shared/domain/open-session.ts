@@ -43,6 +43,6 @@ export async function openSession(
   if (!outcome?.recorded) return { refusedBy: outcome };
   const sessionId = outcome.recorded.session_id;
   return {
-    issued: { sessionId, accessToken: accessTokens.sign({ sub: opening.userId, sid: sessionId }), expiresIn: accessTokens.ttlSeconds, refreshToken },
+    issued: { sessionId, accessToken: accessTokens.sign({ sub: opening.userId, sid: sessionId, roles: outcome.recorded.roles }), expiresIn: accessTokens.ttlSeconds, refreshToken },
   };
 }

@@ -22,6 +22,7 @@ const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 interface Refreshed {
   userId: string;
   sessionId: string;
+  roles: string[];
   refreshToken: string;
 }
 
@@ -40,7 +41,7 @@ export async function refreshSession(deps: RefreshDeps, presented: string): Prom
   if (!refreshed) throw new AppError('invalid_token');
   return {
     sessionId: refreshed.sessionId,
-    accessToken: deps.accessTokens.sign({ sub: refreshed.userId, sid: refreshed.sessionId }),
+    accessToken: deps.accessTokens.sign({ sub: refreshed.userId, sid: refreshed.sessionId, roles: refreshed.roles }),
     expiresIn: deps.accessTokens.ttlSeconds,
     refreshToken: refreshed.refreshToken,
   };
@@ -57,7 +58,7 @@ async function rotateAtOnce(deps: RefreshDeps, presented: string): Promise<Refre
     successorHash: hashToken(refreshToken),
     idleSeconds: deps.config.sessions.idleTimeoutSeconds,
   });
-  return rotated && { userId: rotated.user_id, sessionId: rotated.session_id, refreshToken };
+  return rotated && { userId: rotated.user_id, sessionId: rotated.session_id, roles: rotated.roles, refreshToken };
 }
 
 /** A refusal returns instead of throwing, so that a revocation it made is committed. */
@@ -76,7 +77,7 @@ async function refreshInTransaction(tx: PoolClient, deps: RefreshDeps, presented
   const token = await lockRefreshTokenWithSuccessor(tx, tokenHash, sessions.refreshReuseGraceSeconds);
   if (!token || token.revoked) return undefined;
 
-  const refreshed = { userId: owner.user_id, sessionId: owner.session_id, refreshToken: deps.refreshSuccessor.of(presented) };
+  const refreshed = { userId: owner.user_id, sessionId: owner.session_id, roles: owner.roles, refreshToken: deps.refreshSuccessor.of(presented) };
   if (!token.consumed) {
     if (!token.live) return undefined;
     const rotated = await rotateRefreshToken(tx, {

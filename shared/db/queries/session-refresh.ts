@@ -1,5 +1,6 @@
 import type { UserStatus } from './users.js';
 import type { Queryable } from '../pool.js';
+import { roleNamesOfSql } from './roles.js';
 
 /**
  * The statements of one refresh (shared/domain/refresh-session.ts), in the house lock
@@ -13,6 +14,7 @@ export interface RefreshTokenOwner {
   user_id: string;
   status: UserStatus;
   session_id: string;
+  roles: string[];
 }
 
 /**
@@ -23,7 +25,7 @@ export interface RefreshTokenOwner {
 export async function lockOwnerOfRefreshToken(db: Queryable, tokenHash: string): Promise<RefreshTokenOwner | undefined> {
   const { rows } = await db.query<RefreshTokenOwner>({
     name: 'refresh-lock-owner',
-    text: `SELECT u.id AS user_id, u.status, s.id AS session_id
+    text: `SELECT u.id AS user_id, u.status, s.id AS session_id, ${roleNamesOfSql('u.id')} AS roles
              FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
             WHERE t.token_hash = $1
               FOR SHARE OF u`,
@@ -86,6 +88,8 @@ export async function lockRefreshTokenWithSuccessor(db: Queryable, tokenHash: st
 export interface RotatedRefresh {
   user_id: string;
   session_id: string;
+  /** The user's role names, for the access token's `roles` claim. */
+  roles: string[];
 }
 
 export interface UsableRotation {
@@ -135,7 +139,7 @@ export async function rotateUsableRefreshToken(db: Queryable, rotation: UsableRo
              SELECT c.session_id, c.id, $2, least(u.expires_at, now() + make_interval(secs => $3))
                FROM consumed c JOIN used u ON u.id = c.session_id
              RETURNING session_id)
-         SELECT c.user_id, i.session_id FROM issued i JOIN consumed c ON c.session_id = i.session_id`,
+         SELECT c.user_id, i.session_id, ${roleNamesOfSql('c.user_id')} AS roles FROM issued i JOIN consumed c ON c.session_id = i.session_id`,
     values: [rotation.tokenHash, rotation.successorHash, rotation.idleSeconds],
   });
   return rows[0];

@@ -1,4 +1,5 @@
 import type { Queryable } from '../pool.js';
+import { roleNamesOfSql } from './roles.js';
 
 export interface Session {
   id: string;
@@ -11,6 +12,19 @@ export async function findLiveSession(db: Queryable, sessionId: string, userId: 
   const { rows } = await db.query<Session>({
     name: 'find-live-session',
     text: `SELECT s.id, s.user_id, s.expires_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+              AND u.status = 'active'`,
+    values: [sessionId, userId],
+  });
+  return rows[0];
+}
+
+/** findLiveSession with the user's role names, read in the same statement: role checks judge the live session. */
+export async function findLiveSessionWithRoles(db: Queryable, sessionId: string, userId: string): Promise<(Session & { roles: string[] }) | undefined> {
+  const { rows } = await db.query<Session & { roles: string[] }>({
+    name: 'find-live-session-with-roles',
+    text: `SELECT s.id, s.user_id, s.expires_at, ${roleNamesOfSql('u.id')} AS roles
              FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
               AND u.status = 'active'`,

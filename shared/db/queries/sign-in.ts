@@ -1,6 +1,7 @@
 import { EVENTS_EXCHANGE } from '../../broker/broker-topology.js';
 import type { EventEnvelope } from '../../events/event-schemas.js';
 import type { Queryable } from '../pool.js';
+import { roleNamesOfSql } from './roles.js';
 import type { SignInState } from './users.js';
 
 export interface SignIn {
@@ -20,6 +21,8 @@ export interface RecordedSignIn {
   session_id: string;
   expires_at: Date;
   attempt_id: string;
+  /** The user's role names, for the access token's `roles` claim. */
+  roles: string[];
 }
 
 /**
@@ -36,7 +39,7 @@ export interface RecordedSignIn {
  * name for the same reason.
  */
 export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(SignInState & { recorded?: RecordedSignIn }) | undefined> {
-  const { rows } = await db.query<SignInState & { session_id: string | null; expires_at: Date | null; attempt_id: string | null }>({
+  const { rows } = await db.query<SignInState & { session_id: string | null; expires_at: Date | null; attempt_id: string | null; roles: string[] }>({
     name: 'record-sign-in',
     text: `WITH u AS (SELECT id, status, password_reset_required, password_hash = $11 AS password_unchanged FROM users WHERE id = $1 FOR SHARE),
        ok AS (SELECT id FROM u WHERE status = 'active' AND password_unchanged AND NOT password_reset_required),
@@ -48,7 +51,8 @@ export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(Sign
        o AS (INSERT INTO outbox (event_id, aggregate_id, topic, type, payload, created_at)
              SELECT $7, $1, $12, $8, jsonb_set($9::jsonb, '{data}', jsonb_build_object('session_id', s.id::text, 'attempt_id', a.id::text)), $10
                FROM s, a)
-     SELECT u.status, u.password_reset_required, u.password_unchanged, s.id AS session_id, s.expires_at, a.id AS attempt_id
+     SELECT u.status, u.password_reset_required, u.password_unchanged, s.id AS session_id, s.expires_at, a.id AS attempt_id,
+            ${roleNamesOfSql('u.id')} AS roles
        FROM u LEFT JOIN s ON true LEFT JOIN a ON true`,
     values: [
       signIn.userId,
@@ -67,6 +71,6 @@ export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(Sign
   });
   const row = rows[0];
   if (!row) return undefined;
-  const { session_id, expires_at, attempt_id, ...state } = row;
-  return session_id && expires_at && attempt_id ? { ...state, recorded: { session_id, expires_at, attempt_id } } : state;
+  const { session_id, expires_at, attempt_id, roles, ...state } = row;
+  return session_id && expires_at && attempt_id ? { ...state, recorded: { session_id, expires_at, attempt_id, roles } } : state;
 }
