@@ -3,6 +3,9 @@ import { buildAsyncApiDocument } from '../shared/events/asyncapi-document.js';
 import { serviceVersion } from '../shared/project-root.js';
 import { buildOpenApiDocument } from './contract/openapi-document.js';
 import type { RouteDeclaration } from './contract/route-declaration.js';
+import { listFailedOutboxRoute, listGivenUpReactionsRoute, replayOutboxRoute, replayReactionsRoute, searchAuditRoute } from './routes/admin-operations.js';
+import { grantUserRoleRoute, revokeUserRoleRoute } from './routes/admin-roles.js';
+import { clearUserMfaRoute, deleteUserRoute, getUserRoute, listUsersRoute, revokeUserSessionsRoute, setUserStatusRoute } from './routes/admin-users.js';
 import { changePasswordRoute, deleteAccountRoute, exportAccountRoute } from './routes/account.js';
 import { loginRoute, registerRoute } from './routes/auth.js';
 import { resendVerificationRoute, verifyEmailPageRoute, verifyEmailRoute } from './routes/email-verification.js';
@@ -42,7 +45,20 @@ export const API_ROUTES: readonly RouteDeclaration[] = [
   resetPasswordRoute,
   notMePageRoute,
   notMeRoute,
-] as RouteDeclaration[];
+  listUsersRoute,
+  getUserRoute,
+  setUserStatusRoute,
+  revokeUserSessionsRoute,
+  grantUserRoleRoute,
+  revokeUserRoleRoute,
+  deleteUserRoute,
+  clearUserMfaRoute,
+  searchAuditRoute,
+  listFailedOutboxRoute,
+  replayOutboxRoute,
+  listGivenUpReactionsRoute,
+  replayReactionsRoute,
+];
 
 /**
  * Every route the app serves: the API and the reference documents of all of them (the

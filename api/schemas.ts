@@ -1,3 +1,4 @@
+import type { KeysetPosition } from '../shared/db/keyset.js';
 import { z } from 'zod';
 
 /** A required string field with contract-stable messages (no echo of the input). */
@@ -132,3 +133,50 @@ export const sessionSummary = z.object({
   last_used_at: timestamp,
   expires_at: timestamp,
 });
+
+const POSITION_AT = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/;
+
+/** A page cursor as the API hands it out: opaque, base64url JSON of where the page ended. */
+export function encodeCursor(position: KeysetPosition): string {
+  return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
+}
+
+/** The `cursor` query parameter: one this API gave out (ids of the listing's kind), else 400 naming it. */
+export function cursorParam(id: z.ZodType<string>) {
+  return z
+    .string({ error: 'must be a string' })
+    .max(200, { error: 'is not a cursor this API gave out' })
+    .transform((value, ctx): KeysetPosition => {
+      try {
+        const decoded: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+        if (Array.isArray(decoded) && decoded.length === 2 && typeof decoded[0] === 'string' && POSITION_AT.test(decoded[0]) && id.safeParse(decoded[1]).success) {
+          return { at: decoded[0], id: decoded[1] as string };
+        }
+      } catch {
+        // Not base64url JSON: refused below like any other foreign value.
+      }
+      ctx.addIssue({ code: 'custom', message: 'is not a cursor this API gave out' });
+      return z.NEVER;
+    })
+    .meta({ description: 'From `next_cursor` of the previous page; absent for the first page.' });
+}
+
+/** `limit` as a query parameter: 1 to 100, 50 when absent. */
+export const limitParam = z
+  .string({ error: 'must be a number from 1 to 100' })
+  .regex(/^\d{1,3}$/, { error: 'must be a number from 1 to 100' })
+  .transform(Number)
+  .pipe(z.int().min(1, { error: 'must be a number from 1 to 100' }).max(100, { error: 'must be a number from 1 to 100' }))
+  .optional()
+  .default(50);
+
+/** A date-time query parameter (RFC 3339 with an offset). */
+export const dateTimeParam = z.iso
+  .datetime({ offset: true, error: 'must be a date-time such as 2026-12-01T00:00:00Z' })
+  .transform((value) => new Date(value))
+  .optional();
+
+export const booleanParam = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .transform((value) => value === 'true')
+  .optional();

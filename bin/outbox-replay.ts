@@ -1,13 +1,9 @@
 import { loadConfig } from '../shared/config/config.js';
 import { loadDotenv } from '../shared/config/dotenv.js';
-import { createPool, withTransaction, type Pool } from '../shared/db/pool.js';
-import {
-  findOutboxEventByEventId,
-  findSetAsideOutboxEvents,
-  resetOutboxEventForReplay,
-  type OutboxEventState,
-} from '../shared/db/queries/outbox.js';
-import { findGivenUpReactions, resetGivenUpReactions } from '../shared/db/queries/reactions.js';
+import { createPool, type Pool } from '../shared/db/pool.js';
+import { findSetAsideOutboxEvents, type OutboxEventState } from '../shared/db/queries/outbox.js';
+import { findGivenUpReactions } from '../shared/db/queries/reactions.js';
+import { replayEvent } from '../shared/domain/replay-event.js';
 
 /**
  * `npm run outbox:replay -- <event_id>`: puts an outbox event that was set aside (or is
@@ -37,23 +33,20 @@ async function list(pool: Pool): Promise<number> {
 }
 
 async function replay(pool: Pool, eventId: string): Promise<number> {
-  return withTransaction(pool, async (tx) => {
-    const row = await findOutboxEventByEventId(tx, eventId);
-    if (!row) {
-      process.stderr.write(`no outbox event has event_id ${eventId}\n`);
-      return 1;
-    }
-    if (row.published_at) {
-      const reactions = await resetGivenUpReactions(tx, eventId);
-      const what = reactions.length > 0 ? `its given-up reactions (${reactions.join(', ')}) are queued to run again` : 'nothing to replay';
-      process.stdout.write(`event ${eventId} (${row.type}) was already published at ${row.published_at.toISOString()}; ${what}\n`);
-      return 0;
-    }
-    await resetOutboxEventForReplay(tx, eventId);
-    const was = row.failed_at ? `set aside since ${row.failed_at.toISOString()}` : 'pending';
-    process.stdout.write(`event ${eventId} (${row.type}, ${was}, ${row.attempts} attempts, last error: ${row.last_error ?? '-'}) is queued for publishing again\n`);
+  const outcome = await replayEvent(pool, eventId);
+  if (outcome.kind === 'unknown') {
+    process.stderr.write(`no outbox event has event_id ${eventId}\n`);
+    return 1;
+  }
+  const { event } = outcome;
+  if (outcome.kind === 'reactions') {
+    const what = outcome.reactions.length > 0 ? `its given-up reactions (${outcome.reactions.join(', ')}) are queued to run again` : 'nothing to replay';
+    process.stdout.write(`event ${eventId} (${event.type}) was already published at ${event.published_at!.toISOString()}; ${what}\n`);
     return 0;
-  });
+  }
+  const was = event.failed_at ? `set aside since ${event.failed_at.toISOString()}` : 'pending';
+  process.stdout.write(`event ${eventId} (${event.type}, ${was}, ${event.attempts} attempts, last error: ${event.last_error ?? '-'}) is queued for publishing again\n`);
+  return 0;
 }
 
 async function main(args: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { withTransaction } from '../db/pool.js';
+import { withTransaction, type PoolClient } from '../db/pool.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { erasePersonalDataOfUser } from '../db/queries/personal-data.js';
 import { lockCredentialsById, markUserDeleted } from '../db/queries/users.js';
@@ -9,11 +9,23 @@ import { revokeUserSessions } from './revoke-user-sessions.js';
 import { verifyOwnPassword } from './verify-own-password.js';
 
 /**
- * DELETE /me: after the password is checked (401 invalid_credentials when wrong), in
- * one transaction in the house lock order: every session and refresh token revoked
- * (SessionRevoked each), the account marked deleted with its address freed for a new
- * registration, its personal data erased, and UserDeleted written. Deleted accounts
- * cannot sign in: the credential lookups skip them and the address is gone.
+ * What deleting an account means, in the caller's transaction and the house lock order:
+ * every session and refresh token revoked (SessionRevoked each), the account marked
+ * deleted with its address freed for a new registration, its personal data erased, and
+ * UserDeleted written (with the administrator who did it, when one did). Deleted
+ * accounts cannot sign in: the credential lookups skip them and the address is gone.
+ */
+export async function eraseAccount(tx: PoolClient, userId: string, actorId?: string): Promise<void> {
+  const { sessionIds } = await revokeUserSessions(tx, userId, 'account_deleted', actorId);
+  await markUserDeleted(tx, userId);
+  await erasePersonalDataOfUser(tx, userId);
+  await insertOutboxEvent(tx, createEvent('UserDeleted', userId, { sessions_revoked: sessionIds.length, ...(actorId ? { actor_id: actorId } : {}) }));
+}
+
+/**
+ * DELETE /me: the owner's password is checked first (401 invalid_credentials when
+ * wrong), then the account is erased in one transaction, refused when the password
+ * changed meanwhile.
  */
 export async function deleteAccount(deps: Pick<Services, 'pool' | 'hasher'>, userId: string, password: string): Promise<void> {
   const credentials = await verifyOwnPassword(deps, userId, password);
@@ -21,9 +33,6 @@ export async function deleteAccount(deps: Pick<Services, 'pool' | 'hasher'>, use
     const locked = await lockCredentialsById(tx, userId);
     if (!locked || locked.status === 'deleted') throw new AppError('unauthorized');
     if (locked.password_hash !== credentials.password_hash) throw new AppError('invalid_credentials');
-    const { sessionIds } = await revokeUserSessions(tx, userId, 'account_deleted');
-    await markUserDeleted(tx, userId);
-    await erasePersonalDataOfUser(tx, userId);
-    await insertOutboxEvent(tx, createEvent('UserDeleted', userId, { sessions_revoked: sessionIds.length }));
+    await eraseAccount(tx, userId);
   });
 }

@@ -9,10 +9,10 @@ import type { SESSION_END_REASONS } from '../events/event-fields.js';
 /** Why a session ended, as SessionRevoked's data.reason says. */
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
-/** A SessionRevoked event per session, in the caller's transaction. */
-export async function recordSessionsRevoked(tx: PoolClient, userId: string, sessionIds: string[], reason: SessionEndReason): Promise<void> {
+/** A SessionRevoked event per session, in the caller's transaction; `actorId` is the administrator who ended them. */
+export async function recordSessionsRevoked(tx: PoolClient, userId: string, sessionIds: string[], reason: SessionEndReason, actorId?: string): Promise<void> {
   for (const sessionId of sessionIds) {
-    await insertOutboxEvent(tx, createEvent('SessionRevoked', userId, { session_id: sessionId, reason }));
+    await insertOutboxEvent(tx, createEvent('SessionRevoked', userId, { session_id: sessionId, reason, ...(actorId ? { actor_id: actorId } : {}) }));
   }
 }
 
@@ -29,10 +29,10 @@ export interface RevokedSessions {
  * sign-in that commits first is seen, one that waits on the user row opens its session
  * after this commit.
  */
-export async function revokeUserSessions(tx: PoolClient, userId: string, reason: SessionEndReason): Promise<RevokedSessions> {
+export async function revokeUserSessions(tx: PoolClient, userId: string, reason: SessionEndReason, actorId?: string): Promise<RevokedSessions> {
   await lockUser(tx, userId);
   const sessionIds = await revokeSessionsOfUser(tx, userId);
   const refreshTokens = await revokeRefreshTokensOfUser(tx, userId);
-  await recordSessionsRevoked(tx, userId, sessionIds, reason);
+  await recordSessionsRevoked(tx, userId, sessionIds, reason, actorId);
   return { sessionIds, refreshTokens };
 }

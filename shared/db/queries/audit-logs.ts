@@ -1,3 +1,4 @@
+import type { KeysetPosition } from '../keyset.js';
 import type { PoolClient, Queryable } from '../pool.js';
 
 export interface NewAuditLog {
@@ -46,4 +47,50 @@ export async function findAuditLogsOfUser(db: Queryable, userId: string, limit: 
     [userId, limit],
   );
   return rows;
+}
+
+export interface AuditSearch {
+  userId?: string;
+  actorId?: string;
+  action?: string;
+  from?: Date;
+  to?: Date;
+  after?: KeysetPosition;
+  limit: number;
+}
+
+export interface AuditListing {
+  id: string;
+  event_id: string | null;
+  user_id: string | null;
+  actor_id: string | null;
+  action: string;
+  ip: string | null;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  position: KeysetPosition;
+}
+
+const NO_USER = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * Audit entries newest first, filtered, a keyset page at a time (see searchUsers). The
+ * user filter is written as the seed's index expression, coalesce(user_id, NO_USER), so
+ * audit_logs_user_time_idx serves it.
+ */
+export async function searchAuditLogs(db: Queryable, search: AuditSearch): Promise<AuditListing[]> {
+  const { rows } = await db.query<Omit<AuditListing, 'position'> & { position_at: string }>(
+    `SELECT id::text, event_id, user_id, actor_id, action, host(ip_addr) AS ip, metadata, created_at, created_at::text AS position_at
+       FROM audit_logs
+      WHERE ($1::uuid IS NULL OR coalesce(user_id, '${NO_USER}'::uuid) = $1)
+        AND ($2::uuid IS NULL OR actor_id = $2)
+        AND ($3::text IS NULL OR action = $3)
+        AND ($4::timestamptz IS NULL OR created_at >= $4)
+        AND ($5::timestamptz IS NULL OR created_at < $5)
+        AND ($6::timestamptz IS NULL OR (created_at, id) < ($6::timestamptz, $7::bigint))
+      ORDER BY created_at DESC, id DESC
+      LIMIT $8`,
+    [search.userId ?? null, search.actorId ?? null, search.action ?? null, search.from ?? null, search.to ?? null, search.after?.at ?? null, search.after?.id ?? null, search.limit],
+  );
+  return rows.map(({ position_at, ...row }) => ({ ...row, position: { at: position_at, id: row.id } }));
 }

@@ -164,3 +164,26 @@ export async function disownSignIn(db: Queryable, userId: string, attemptId: str
     [userId, attemptId],
   );
 }
+
+export interface ScoredLoginAttempt {
+  id: string;
+  created_at: Date;
+  success: boolean;
+  reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  risk_score: number | null;
+  risk_reasons: unknown;
+  scored_at: Date | null;
+}
+
+/** The user's latest sign-in attempts with their anomaly scores, newest first (for operators). */
+export async function findRecentLoginAttemptsOfUser(db: Queryable, userId: string, limit: number): Promise<ScoredLoginAttempt[]> {
+  const { rows } = await db.query<ScoredLoginAttempt>(
+    `SELECT id::text, created_at, success, reason, host(ip_addr) AS ip, user_agent, risk_score, risk_reasons, scored_at
+       FROM login_attempts WHERE coalesce(user_id, '00000000-0000-0000-0000-000000000000'::uuid) = $1
+      ORDER BY created_at DESC, id DESC LIMIT $2`,
+    [userId, limit],
+  );
+  return rows;
+}

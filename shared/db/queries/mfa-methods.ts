@@ -16,3 +16,9 @@ export async function findMfaMethodSummariesByUserId(db: Queryable, userId: stri
   );
   return rows;
 }
+
+/** Removes every second factor of the user; returns what was removed. */
+export async function deleteMfaMethodsOfUser(db: Queryable, userId: string): Promise<Array<Pick<MfaMethodSummary, 'id' | 'type'>>> {
+  const { rows } = await db.query<Pick<MfaMethodSummary, 'id' | 'type'>>('DELETE FROM mfa_methods WHERE user_id = $1 RETURNING id, type', [userId]);
+  return rows;
+}

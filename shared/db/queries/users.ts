@@ -163,3 +163,9 @@ export async function shareLockUserStatus(db: Queryable, id: string): Promise<Us
   const { rows } = await db.query<{ status: UserStatus }>('SELECT status FROM users WHERE id = $1 FOR SHARE', [id]);
   return rows[0]?.status;
 }
+
+/** Sets the account's status (the row locked by the caller); returns the user as it is now. */
+export async function updateUserStatus(db: Queryable, userId: string, status: Exclude<UserStatus, 'deleted'>): Promise<User> {
+  const { rows } = await db.query<User>(`UPDATE users SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`, [userId, status]);
+  return rows[0]!;
+}
