@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NPM ?= npm
 COMPOSE ?= docker compose
 
-.PHONY: help run test install build migrate bench services compose-up compose-down compose-logs clean
+.PHONY: help run test install build migrate bench services test-tools compose-up compose-down compose-logs clean
 
 ## help: list these targets
 help:
@@ -14,8 +14,8 @@ run: build services
 	$(NPM) run db:setup
 	$(NPM) start
 
-## test: install what is missing, type-check, and run the whole suite against the local services
-test: install services
+## test: install what is missing (test tools too, as root), type-check, and run the whole suite against the local services
+test: install services test-tools
 	$(NPM) run typecheck
 	$(NPM) test
 
@@ -41,6 +41,10 @@ bench: install services
 ## services: make sure PostgreSQL, Redis and RabbitMQ answer; start them with compose when Docker is there
 services:
 	@scripts/ensure-services.sh
+
+## test-tools: install Chromium, oathtool and promtool when missing (as root with apt-get), else say what to install
+test-tools:
+	@scripts/ensure-test-tools.sh
 
 ## compose-up, compose-down, compose-logs: the whole stack with Docker Compose
 compose-up:
