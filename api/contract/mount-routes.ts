@@ -25,7 +25,7 @@ function answersWithPage(route: RouteDeclaration, ctx: AppContext): boolean {
 }
 
 /** A reply of any route, as the endpoint writes it. */
-type AnyReply = { status: number; headers?: Record<string, string> } & ({ body: unknown } | { page: Page } | object);
+type AnyReply = { status: number; headers?: Record<string, string> } & ({ body: unknown } | { page: Page } | { raw: string | Buffer } | object);
 
 /** Parses the inputs, runs the handler and writes its reply (a page for a person at a browser where the route has one). */
 function endpoint(route: RouteDeclaration, services: Services): AppMiddleware {
@@ -51,7 +51,11 @@ function endpoint(route: RouteDeclaration, services: Services): AppMiddleware {
     }
     for (const [name, value] of Object.entries(reply.headers ?? {})) ctx.set(name, value);
     if ('page' in reply) sendPage(ctx, reply.status, reply.page as Page);
-    else {
+    else if ('raw' in reply) {
+      ctx.status = reply.status;
+      ctx.type = route.responses[reply.status]!.raw!;
+      ctx.body = reply.raw;
+    } else {
       ctx.status = reply.status;
       if ('body' in reply) ctx.body = reply.body;
     }

@@ -36,6 +36,7 @@ function responsesOf(route: RouteDeclaration): ZodOpenApiResponsesObject {
     const content = {
       ...(spec.json ? { 'application/json': { schema: spec.json, ...(spec.example === undefined ? {} : { example: spec.example }) } } : {}),
       ...(spec.html ? HTML : {}),
+      ...(spec.raw ? { [spec.raw]: { schema: { type: 'string' as const } } } : {}),
     };
     const headers = spec.headers ? z.object(Object.fromEntries(Object.entries(spec.headers).map(([name, header]) => [name, header.schema.meta({ description: header.description })]))) : undefined;
     responses[status as `${1 | 2 | 3 | 4 | 5}${string}`] = {

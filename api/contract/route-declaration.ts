@@ -23,6 +23,8 @@ export interface ResponseSpec {
   json?: z.ZodType;
   /** The answer is an HTML page (text/html), for a person at a browser. */
   html?: true;
+  /** The answer is a body of this media type, written as the handler gives it (`raw`): the docs page and its script. */
+  raw?: string;
   headers?: Record<string, ResponseHeader>;
   /** A JSON body shown in the reference. */
   example?: unknown;
@@ -73,7 +75,8 @@ type Headers = Record<string, string>;
 type ReplyFor<S extends number, R> =
   | (R extends { json: infer J extends z.ZodType } ? { status: S; body: z.input<J>; headers?: Headers } : never)
   | (R extends { html: true } ? { status: S; page: Page; headers?: Headers } : never)
-  | (R extends { json: z.ZodType } ? never : R extends { html: true } ? never : { status: S; headers?: Headers });
+  | (R extends { raw: string } ? { status: S; raw: string | Buffer; headers?: Headers } : never)
+  | (R extends { json: z.ZodType } ? never : R extends { html: true } ? never : R extends { raw: string } ? never : { status: S; headers?: Headers });
 
 /** What a handler answers: one of its declared statuses with that status's body. */
 export type Reply<R extends ResponseSpecs> = { [S in keyof R & number]: ReplyFor<S, R[S]> }[keyof R & number];
