@@ -8,6 +8,7 @@ import { grantUserRoleRoute, revokeUserRoleRoute } from './routes/admin-roles.js
 import { clearUserMfaRoute, deleteUserRoute, getUserRoute, listUsersRoute, revokeUserSessionsRoute, setUserStatusRoute } from './routes/admin-users.js';
 import { changePasswordRoute, deleteAccountRoute, exportAccountRoute } from './routes/account.js';
 import { loginRoute, registerRoute } from './routes/auth.js';
+import { docsRoutes } from './routes/docs.js';
 import { resendVerificationRoute, verifyEmailPageRoute, verifyEmailRoute } from './routes/email-verification.js';
 import { healthRoute, readyRoute } from './routes/health.js';
 import { jwksRoute } from './routes/jwks.js';
@@ -61,9 +62,9 @@ export const API_ROUTES: readonly RouteDeclaration[] = [
 ];
 
 /**
- * Every route the app serves: the API and the reference documents of all of them (the
- * documents describe themselves too). Each document is built from these declarations
- * once per app, at its first request.
+ * Every route the app serves: the API, the reference documents of all of them (the
+ * documents describe themselves too) and the docs page that renders the OpenAPI one.
+ * Each document is built from these declarations once per app, at its first request.
  */
 export function appRoutes(config: Pick<Config, 'publicUrl' | 'rabbitmqUrl'>): readonly RouteDeclaration[] {
   let openapi: Promise<object> | undefined;
@@ -74,6 +75,7 @@ export function appRoutes(config: Pick<Config, 'publicUrl' | 'rabbitmqUrl'>): re
       openapi: () => (openapi ??= buildOpenApiDocument(routes, { version: serviceVersion(), publicUrl: config.publicUrl })),
       asyncapi: () => (asyncapi ??= buildAsyncApiDocument({ publicUrl: config.publicUrl, amqpUrl: config.rabbitmqUrl })),
     }),
+    ...docsRoutes(),
   ];
   return routes;
 }

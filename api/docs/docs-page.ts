@@ -1,4 +1,3 @@
-import type { Context } from 'koa';
 import { escapeHtml } from '../../shared/mail/templates/escape-html.js';
 import type { RedocBundle } from './redoc-bundle.js';
 
@@ -67,12 +66,11 @@ export function renderDocsPage(bundle: RedocBundle): string {
 `;
 }
 
-/** Answers with the docs page under its own CSP. */
-export function sendDocsPage(ctx: Context, page: string): void {
-  ctx.status = 200;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Content-Security-Policy', DOCS_CSP_HEADER);
-  // The page names the bundle by its hash: revalidated, so an upgrade shows at once.
-  ctx.set('Cache-Control', 'no-cache');
-  ctx.body = page;
-}
+/**
+ * The docs page's headers: its own CSP in place of the API's, and a revalidation each
+ * time, since the page names the bundle by its hash (an upgrade shows at once).
+ */
+export const DOCS_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': DOCS_CSP_HEADER,
+  'Cache-Control': 'no-cache',
+};

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Context } from 'koa';
 
-/** Where the service serves Redoc's standalone bundle; the page adds `?v=<hash>`. */
+/** Where the service serves Redoc's standalone bundle; the page asks for it with `?v=<hash>`. */
 export const REDOC_BUNDLE_PATH = '/docs/redoc.standalone.js';
 
 /**
@@ -31,18 +31,17 @@ export function loadRedocBundle(): RedocBundle {
   return { body, hash, url: `${REDOC_BUNDLE_PATH}?v=${hash}` };
 }
 
+export type RedocBundleReply = { status: 200; raw: Buffer; headers: Record<string, string> } | { status: 304; headers: Record<string, string> };
+
 /**
- * Answers with the bundle. The page asks for it under its hash, which may be cached for a
- * year; under any other `v` (a page from before an upgrade) a cache revalidates each time.
+ * The answer to a request for the bundle asked under `version`. Under the page's hash it
+ * may be cached for a year; under any other (a page from before an upgrade) a cache
+ * revalidates each time. The ETag makes a revalidation cost nothing.
  */
-export function sendRedocBundle(ctx: Context, bundle: RedocBundle): void {
-  ctx.set('Cache-Control', ctx.query.v === bundle.hash ? 'public, max-age=31536000, immutable' : 'no-cache');
+export function redocBundleReply(ctx: Context, bundle: RedocBundle, version: string | undefined): RedocBundleReply {
+  const headers = { 'Cache-Control': version === bundle.hash ? 'public, max-age=31536000, immutable' : 'no-cache' };
   ctx.etag = bundle.hash;
+  // ctx.fresh compares the request's validators with this response's, which needs a 2xx status.
   ctx.status = 200;
-  if (ctx.fresh) {
-    ctx.status = 304;
-    return;
-  }
-  ctx.type = 'text/javascript; charset=utf-8';
-  ctx.body = bundle.body;
+  return ctx.fresh ? { status: 304, headers } : { status: 200, raw: bundle.body, headers };
 }
