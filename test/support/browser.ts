@@ -36,8 +36,8 @@ export interface PageRecord {
   cspViolations: string[];
   /** The folder this page's screenshots go to (kept after the test, for a person to look at). */
   folder: string;
-  /** Saves a full-page screenshot as `<name>.png` in `folder` and returns its path. */
-  screenshot(name: string): Promise<string>;
+  /** Saves a screenshot of the viewport (or the whole page) as `<name>.png` in `folder` and returns its path. */
+  screenshot(name: string, options?: { fullPage?: boolean }): Promise<string>;
 }
 
 /** The requests that left `origin`: anything but the origin itself and inline data: URLs. */
@@ -70,9 +70,9 @@ export async function withPage<T>(fn: (page: Page, record: PageRecord) => Promis
       consoleErrors: [],
       cspViolations: [],
       folder,
-      async screenshot(name) {
+      async screenshot(name, options = {}) {
         const file = path.join(folder, `${name}.png`);
-        await page.screenshot({ path: file, fullPage: true });
+        await page.screenshot({ path: file, fullPage: options.fullPage ?? false });
         return file;
       },
     };
