@@ -5,6 +5,7 @@ import { loginFailuresWithinGuardWindow } from '../shared/config/rate-limit-sett
 import { describeWait } from '../shared/rate-limit/rate-limited-error.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testDatabase } from './support/hooks.js';
+import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { randomEmail, registerUser, request, strongPassword, type JsonResponse } from './support/http.js';
 import { freePort } from './support/service-process.js';
 import { startTestApp, testEnv, type TestApp } from './support/test-app.js';
@@ -21,7 +22,7 @@ const WIDE = {
 function startLimitedApp(overrides: NodeJS.ProcessEnv, wide = true): Promise<TestApp> {
   return startTestApp(testDatabase(), {
     RATE_LIMIT_SCALE: '1',
-    RATE_LIMIT_PREFIX: `rl-test-${crypto.randomBytes(4).toString('hex')}`,
+    RATE_LIMIT_PREFIX: testPrefix('rl-test'),
     ...(wide ? WIDE : {}),
     ...overrides,
   });
@@ -77,6 +78,7 @@ describe('rate limits', function () {
   };
   after(async () => {
     for (const app of apps) await app.close();
+    await removeTestKeys(...apps.map((app) => app.services.config.rateLimits.prefix));
   });
 
   describe('login per account (failed attempts, every IP)', () => {
@@ -398,7 +400,7 @@ describe('rate limits', function () {
 
   describe('shared by every API instance, with a per-process stand-in when Redis is down', () => {
     it('counts failures on one instance against the other (one Redis, one prefix)', async () => {
-      const prefix = `rl-test-${crypto.randomBytes(4).toString('hex')}`;
+      const prefix = testPrefix('rl-test');
       const shared = { RATE_LIMIT_LOGIN_ACCOUNT: '2/900', RATE_LIMIT_PREFIX: prefix };
       const [first, second] = [await start(shared), await start(shared)];
       const { email } = await registerUser();

@@ -15,6 +15,7 @@ import {
   startServiceProcess,
   type ServiceProcess,
 } from './support/service-process.js';
+import { removeTestKeys } from './support/redis-keys.js';
 import { createEmptyDatabase, databaseUrlFor, dropDatabase } from './support/test-database.js';
 
 const MIGRATIONS = fs.readdirSync(path.join(projectRoot(), 'migrations')).filter((file) => file.endsWith('.sql')).sort();
@@ -64,10 +65,12 @@ describe('startup (real processes)', function () {
   this.timeout(60_000);
   const running: ServiceProcess[] = [];
   const databases: string[] = [];
+  const prefixes: string[] = [];
 
   function start(env: Record<string, string>): ServiceProcess {
     const service = startServiceProcess(env);
     running.push(service);
+    prefixes.push(...[env.QUEUE_PREFIX, env.RATE_LIMIT_PREFIX].filter((prefix): prefix is string => prefix !== undefined));
     return service;
   }
 
@@ -77,6 +80,8 @@ describe('startup (real processes)', function () {
       await service.exited;
     }
     for (const database of databases.splice(0)) await dropDatabase(database);
+    // The processes have ended: nothing writes under their prefixes any more.
+    await removeTestKeys(...prefixes.splice(0));
   });
 
   it('refuses bad configuration with one message naming every problem, exit 1, no stack', async () => {
