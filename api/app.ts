@@ -20,7 +20,7 @@ export function createApp(services: Services): Koa<AppState> {
   // Errors are answered and logged by errorHandler; Koa's own printer stays quiet.
   app.silent = true;
   // Every response carries the security headers, the liveness probe's fast path included.
-  app.use(securityHeaders());
+  app.use(securityHeaders(services.config));
   app.use(liveness(services.log));
   app.use(clientIp(services.config.trustProxyHops));
   app.use(requestContextMiddleware(services.log));

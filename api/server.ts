@@ -1,3 +1,4 @@
+import net, { type AddressInfo } from 'node:net';
 import type { Component } from '../shared/process/boot.js';
 import { lowerHelperThreadPriority } from '../shared/process/thread-priority.js';
 import type { Services } from '../shared/services.js';
@@ -5,7 +6,17 @@ import { createApp } from './app.js';
 import { createApiServer } from './http-server.js';
 
 /**
- * Starts the HTTP API on PORT. stop() stops accepting, answers the requests still waiting
+ * What the start log says about the bound address: the address itself (a wildcard one
+ * as "every interface") and a URL that reaches it from this machine.
+ */
+function describeListening({ address, port }: AddressInfo): { where: string; url: string } {
+  if (address === '::' || address === '0.0.0.0') return { where: `every interface (${address}) on port ${port}`, url: `http://localhost:${port}` };
+  const host = net.isIPv6(address) ? `[${address}]` : address;
+  return { where: `${host}:${port}`, url: `http://${host}:${port}` };
+}
+
+/**
+ * Starts the HTTP API on HOST (every interface when unset) and PORT. stop() stops accepting, answers the requests still waiting
  * for a hashing slot with 503, waits for every request handler to finish (so none runs
  * on after the database pool is closed), then closes the server.
  */
@@ -21,13 +32,16 @@ export async function startHttpServer(services: Services): Promise<Component> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, () => resolve());
+    server.listen({ port: config.port, host: config.host }, () => resolve());
   });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  const bound = server.address() as AddressInfo;
+  const { where, url } = describeListening(bound);
   // Hashing yields the CPU to the event loop: probes and the rest of each request stay fast under a login flood.
-  const loweredThreads = lowerHelperThreadPriority();
-  log.info({ port, lowered_threads: loweredThreads }, `listening on http://localhost:${port}`);
+  const lowPriorityHelperThreads = lowerHelperThreadPriority();
+  log.info(
+    { address: bound.address, port: bound.port, url, low_priority_helper_threads: lowPriorityHelperThreads },
+    `listening on ${where}: ${url}`,
+  );
 
   return {
     name: 'http',

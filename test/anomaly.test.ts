@@ -1,6 +1,4 @@
-import crypto from 'node:crypto';
 import { expect } from 'chai';
-import { Redis } from 'ioredis';
 import { hasSignedInFromIpPrefix } from '../shared/db/queries/login-attempts.js';
 import { insertReactions, markReactionsEnqueued } from '../shared/db/queries/reactions.js';
 import { describeDevice } from '../shared/domain/anomaly/describe-device.js';
@@ -12,9 +10,10 @@ import type { EventType } from '../shared/events/event-types.js';
 import type { Component } from '../shared/process/boot.js';
 import { reactionsFor, type JobName } from '../shared/queues/jobs.js';
 import { createQueueSet, type QueueSet } from '../shared/queues/queue-set.js';
-import { enqueueReaction, queuePrefix, type Queues } from '../shared/queues/queues.js';
+import { enqueueReaction, type Queues } from '../shared/queues/queues.js';
 import { startAnomalyWorker } from '../workers/anomaly/start-anomaly-worker.js';
 import { startEmailWorker } from '../workers/email/start-email-worker.js';
+import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testDatabase } from './support/hooks.js';
 import { randomEmail, request, strongPassword, type JsonResponse } from './support/http.js';
@@ -34,7 +33,6 @@ describe('login anomaly scoring', function () {
   this.timeout(60_000);
   let app: TestApp;
   let sink: SmtpSink;
-  let redis: Redis;
   let queues: Queues;
   let queueSet: QueueSet;
   let prefix: string;
@@ -42,24 +40,21 @@ describe('login anomaly scoring', function () {
 
   before(async () => {
     sink = await startSmtpSink();
-    prefix = `anomaly-test-${crypto.randomBytes(4).toString('hex')}`;
+    prefix = testPrefix('anomaly-test');
     // X-Forwarded-For is trusted one hop deep, so each request can come from an address of its own.
     app = await startTestApp(testDatabase(), { TRUST_PROXY_HOPS: '1', RATE_LIMIT_SCALE: '1000', QUEUE_PREFIX: prefix, SMTP_URL: sink.url });
     queueSet = createQueueSet(app.services.config, app.services.log, 'consumer');
-    ({ connection: redis, queues } = queueSet);
+    ({ queues } = queueSet);
     const deps = { ...app.services, queueSet };
     workers.push(await startAnomalyWorker(deps), await startEmailWorker(deps));
   });
 
   after(async () => {
     for (const worker of workers.reverse()) await worker.stop();
-    if (queueSet) {
-      const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-      await queueSet.close();
-    }
+    await queueSet?.close();
     await app?.close();
     await sink?.close();
+    if (prefix) await removeTestKeys(prefix);
   });
 
   function call(method: string, path: string, options: { json?: unknown; ip?: string; ua?: string; bearer?: string; form?: Record<string, string> } = {}): Promise<JsonResponse> {

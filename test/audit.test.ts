@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import { expect } from 'chai';
-import { Redis } from 'ioredis';
 import { withTransaction } from '../shared/db/pool.js';
 import { deleteAuditLogsOlderThan } from '../shared/db/queries/audit-logs.js';
 import { insertReactions } from '../shared/db/queries/reactions.js';
@@ -10,11 +9,12 @@ import type { DomainEvent } from '../shared/events/event-schemas.js';
 import { EVENT_TYPES } from '../shared/events/event-types.js';
 import type { Component } from '../shared/process/boot.js';
 import { createQueueSet, type QueueSet } from '../shared/queues/queue-set.js';
-import { enqueueReaction, queuePrefix, type Queues } from '../shared/queues/queues.js';
+import { enqueueReaction, type Queues } from '../shared/queues/queues.js';
 import { AUDIT_ACTIONS } from '../workers/audit/audit-actions.js';
 import { startAuditWorker } from '../workers/audit/start-audit-worker.js';
 import { writeAuditLog } from '../workers/audit/write-audit-log.js';
 import { parseJobPayload } from '../workers/create-worker.js';
+import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { testApp } from './support/hooks.js';
 import { registerUser, request } from './support/http.js';
 import { waitFor } from './support/wait-for.js';
@@ -58,25 +58,23 @@ async function insertAuditRow(userId: string, daysAgo: number): Promise<string> 
 
 describe('audit', () => {
   describe('audit worker through BullMQ', () => {
-    let redis: Redis;
     let queues: Queues;
     let queueSet: QueueSet;
     let worker: Component;
-    const prefix = `audit-test-${crypto.randomBytes(4).toString('hex')}`;
+    const prefix = testPrefix('audit-test');
 
     before(async () => {
       const services = testApp().services;
       const config = { ...services.config, queuePrefix: prefix };
       queueSet = createQueueSet(config, services.log, 'consumer');
-      ({ connection: redis, queues } = queueSet);
+      ({ queues } = queueSet);
       worker = await startAuditWorker({ ...services, config, queueSet });
     });
 
     after(async () => {
       await worker?.stop();
-      const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
-      if (keys.length > 0) await redis.del(...keys);
       await queueSet.close();
+      await removeTestKeys(prefix);
     });
 
     it('writes one row per event for register, login and a failed login, as the relay would enqueue them', async () => {

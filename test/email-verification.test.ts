@@ -159,6 +159,9 @@ describe('email verification', function () {
     const early = await request('POST', '/email/verify/resend', { headers: auth });
     expectFailure(early, 429, 'rate_limited');
     expect(Number(early.headers.get('retry-after'))).to.be.within(1, 60);
+    // The wait in words, as Retry-After gives it in seconds.
+    const wait = early.headers.get('retry-after');
+    expect(early.body.error.message).to.equal(`A verification mail was sent recently; try again in ${wait} second${wait === '1' ? '' : 's'}.`);
 
     await ageRequests(user.userId, 61);
     const resent = await request('POST', '/email/verify/resend', { headers: auth });

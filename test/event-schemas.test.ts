@@ -9,9 +9,9 @@ import { EVENT_SCHEMAS, type DomainEvent, type EventData } from '../shared/event
 import { EVENT_TYPES, type EventType } from '../shared/events/event-types.js';
 import type { Component } from '../shared/process/boot.js';
 import { createQueueSet, type QueueSet } from '../shared/queues/queue-set.js';
-import { queuePrefix } from '../shared/queues/queues.js';
 import { reactionJobId } from '../shared/queues/jobs.js';
 import { startAuditWorker } from '../workers/audit/start-audit-worker.js';
+import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { sql } from './support/expectations.js';
 import { testApp } from './support/hooks.js';
 import { loginUser, registerUser, request } from './support/http.js';
@@ -152,7 +152,7 @@ describe('event schemas and the AsyncAPI document', () => {
   describe('the worker factory', () => {
     let queueSet: QueueSet;
     let worker: Component;
-    const prefix = `event-schemas-test-${crypto.randomBytes(4).toString('hex')}`;
+    const prefix = testPrefix('event-schemas-test');
 
     before(async () => {
       const services = testApp().services;
@@ -163,9 +163,8 @@ describe('event schemas and the AsyncAPI document', () => {
 
     after(async () => {
       await worker?.stop();
-      const keys = await queueSet.connection.keys(`${queuePrefix(prefix)}:*`);
-      if (keys.length > 0) await queueSet.connection.del(...keys);
       await queueSet.close();
+      await removeTestKeys(prefix);
     });
 
     it('fails a job whose payload breaks its schema at once, naming the field, and gives its reaction up', async () => {

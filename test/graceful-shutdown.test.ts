@@ -3,6 +3,7 @@ import { expectFailure } from './support/expectations.js';
 import { testDatabase } from './support/hooks.js';
 import { randomEmail, request, strongPassword, type JsonResponse } from './support/http.js';
 import { freePort, hasStackTrace, serviceEnv, startServiceProcess, type ServiceProcess } from './support/service-process.js';
+import { removeTestKeys } from './support/redis-keys.js';
 import { databaseUrlFor } from './support/test-database.js';
 
 const LOGINS = 40;
@@ -26,27 +27,29 @@ async function waitForHealth(url: string, service: ServiceProcess, timeoutMs = 3
 describe('graceful shutdown under a login flood (real process)', function () {
   this.timeout(60_000);
   let service: ServiceProcess | undefined;
+  let prefix: string | undefined;
 
   afterEach(async () => {
     service?.kill();
     await service?.exited;
     service = undefined;
+    if (prefix) await removeTestKeys(prefix);
   });
 
   it('answers queued logins 200 or 503 (or closes), ends the pool last, exits 0', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    service = startServiceProcess(
-      serviceEnv(databaseUrlFor(testDatabase()), port, {
-        // One hash at a time, each a few hundred ms: the flood is queued for many seconds,
-        // longer than the HTTP server would wait for it before cutting connections.
-        HASH_CONCURRENCY: '1',
-        ARGON2_MEMORY_KIB: '65536',
-        ARGON2_TIME_COST: '3',
-        RATE_LIMIT_SCALE: '1000',
-        WORKER_QUEUES: 'audit',
-      }),
-    );
+    const env = serviceEnv(databaseUrlFor(testDatabase()), port, {
+      // One hash at a time, each a few hundred ms: the flood is queued for many seconds,
+      // longer than the HTTP server would wait for it before cutting connections.
+      HASH_CONCURRENCY: '1',
+      ARGON2_MEMORY_KIB: '65536',
+      ARGON2_TIME_COST: '3',
+      RATE_LIMIT_SCALE: '1000',
+      WORKER_QUEUES: 'audit',
+    });
+    prefix = env.QUEUE_PREFIX;
+    service = startServiceProcess(env);
     await waitForHealth(url, service);
     const email = randomEmail();
     const password = strongPassword();

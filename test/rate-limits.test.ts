@@ -2,8 +2,10 @@ import crypto from 'node:crypto';
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from '../shared/config/config.js';
 import { loginFailuresWithinGuardWindow } from '../shared/config/rate-limit-settings.js';
+import { describeWait } from '../shared/rate-limit/rate-limited-error.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testDatabase } from './support/hooks.js';
+import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { randomEmail, registerUser, request, strongPassword, type JsonResponse } from './support/http.js';
 import { freePort } from './support/service-process.js';
 import { startTestApp, testEnv, type TestApp } from './support/test-app.js';
@@ -16,12 +18,12 @@ const WIDE = {
   RATE_LIMIT_DELAY_BASE_MS: '0',
 };
 
-/** An app on this run's database with its own limit counters and scale 1. */
-function startLimitedApp(overrides: NodeJS.ProcessEnv): Promise<TestApp> {
+/** An app on this run's database with its own limit counters and scale 1; `wide` moves the other login limits out of the way. */
+function startLimitedApp(overrides: NodeJS.ProcessEnv, wide = true): Promise<TestApp> {
   return startTestApp(testDatabase(), {
     RATE_LIMIT_SCALE: '1',
-    RATE_LIMIT_PREFIX: `rl-test-${crypto.randomBytes(4).toString('hex')}`,
-    ...WIDE,
+    RATE_LIMIT_PREFIX: testPrefix('rl-test'),
+    ...(wide ? WIDE : {}),
     ...overrides,
   });
 }
@@ -31,11 +33,30 @@ function loginAt(app: TestApp, email: string, password: string, forwardedFor?: s
   return request('POST', '/login', { json: { email, password }, headers, baseUrl: app.url });
 }
 
-/** A 429 rate_limited with the contract's body and a Retry-After of 1 to `maxSeconds` seconds. */
-function expectRateLimited(response: JsonResponse, maxSeconds: number): void {
+async function timedLoginAt(app: TestApp, email: string, password: string, forwardedFor: string): Promise<{ response: JsonResponse; ms: number }> {
+  const started = performance.now();
+  const response = await loginAt(app, email, password, forwardedFor);
+  return { response, ms: performance.now() - started };
+}
+
+const UNIT_SECONDS = { second: 1, minute: 60, hour: 3_600 } as const;
+
+/**
+ * A 429 rate_limited with the contract's body, a Retry-After of 1 to `maxSeconds` seconds,
+ * and a message that gives the same wait in words, rounded up to its unit:
+ * "Too many attempts; try again in 15 minutes."
+ */
+function expectRateLimited(response: JsonResponse, maxSeconds: number, reason = 'Too many attempts'): void {
   expectFailure(response, 429, 'rate_limited');
   const retryAfter = Number(response.headers.get('retry-after'));
   expect(retryAfter, `Retry-After ${response.headers.get('retry-after')}`).to.be.within(1, maxSeconds);
+  const message: string = response.body.error.message;
+  const words = /^(.+); try again in (\d+) (second|minute|hour)s?\.$/.exec(message);
+  expect(words, message).to.not.equal(null);
+  const [, said, amount, unit] = words!;
+  expect(said).to.equal(reason);
+  const unitSeconds = UNIT_SECONDS[unit as keyof typeof UNIT_SECONDS];
+  expect(Number(amount) * unitSeconds, `"${message}" for Retry-After ${retryAfter}`).to.be.within(retryAfter, retryAfter + unitSeconds - 1);
 }
 
 async function attemptRows(email: string): Promise<number> {
@@ -57,6 +78,7 @@ describe('rate limits', function () {
   };
   after(async () => {
     for (const app of apps) await app.close();
+    await removeTestKeys(...apps.map((app) => app.services.config.rateLimits.prefix));
   });
 
   describe('login per account (failed attempts, every IP)', () => {
@@ -190,22 +212,88 @@ describe('rate limits', function () {
   });
 
   describe('progressive delay', () => {
-    it('past half of a limit, waits base, doubled per failure, up to the maximum, before the password is checked', async () => {
-      const app = await start({ RATE_LIMIT_LOGIN_IP_ACCOUNT: '6/900', RATE_LIMIT_DELAY_BASE_MS: '300', RATE_LIMIT_DELAY_MAX_MS: '600', TRUST_PROXY_HOPS: '1' });
+    it('past a quarter of an account limit, waits base, doubled per failure, up to the maximum, before the password is checked', async () => {
+      const app = await start({ RATE_LIMIT_LOGIN_IP_ACCOUNT: '9/900', RATE_LIMIT_DELAY_BASE_MS: '300', RATE_LIMIT_DELAY_MAX_MS: '600', TRUST_PROXY_HOPS: '1' });
       const { email } = await registerUser();
       const ip = randomIpv4();
       const elapsed: number[] = [];
-      for (let i = 0; i < 6; i++) {
-        const started = performance.now();
-        expectFailure(await loginAt(app, email, 'Wrong-password-123', ip), 401, 'invalid_credentials');
-        elapsed.push(performance.now() - started);
+      for (let i = 0; i < 9; i++) {
+        const { response, ms } = await timedLoginAt(app, email, 'Wrong-password-123', ip);
+        expectFailure(response, 401, 'invalid_credentials');
+        elapsed.push(ms);
       }
-      // Failures 4, 5 and 6 come after 3, 4 and 5 counted ones: 300, 600, 600 (capped) ms.
-      expect(elapsed[3]).to.be.at.least(300);
-      expect(elapsed[4]).to.be.at.least(600);
-      expect(elapsed[5]).to.be.at.least(600);
-      expect(Math.max(...elapsed.slice(0, 3))).to.be.below(elapsed[4]!);
+      // ⌊9/4⌋ = 2: failures 3, 4 and on come after 2, 3 and more counted ones: 300, 600, then 600 (capped) ms.
+      expect(elapsed[2]).to.be.at.least(300);
+      for (const ms of elapsed.slice(3)) expect(ms).to.be.at.least(600);
+      expect(Math.max(elapsed[0]!, elapsed[1]!)).to.be.below(elapsed[3]!);
       expectRateLimited(await loginAt(app, email, 'Wrong-password-123', ip), 900);
+    });
+
+    it('delays a shared address only past half of its IP limit', async () => {
+      const app = await start({ RATE_LIMIT_LOGIN_IP: '6/900', RATE_LIMIT_DELAY_BASE_MS: '400', RATE_LIMIT_DELAY_MAX_MS: '800', TRUST_PROXY_HOPS: '1' });
+      const ip = randomIpv4();
+      const elapsed: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const { response, ms } = await timedLoginAt(app, randomEmail(), 'Wrong-password-123', ip);
+        expectFailure(response, 401, 'invalid_credentials');
+        elapsed.push(ms);
+      }
+      // Each email is new, so only the IP limit counts: failures 4, 5 and 6 come after 3, 4 and 5: 400, 800, 800 ms.
+      expect(elapsed[3]).to.be.at.least(400);
+      expect(elapsed[4]).to.be.at.least(800);
+      expect(elapsed[5]).to.be.at.least(800);
+      expect(Math.max(...elapsed.slice(0, 3))).to.be.below(elapsed[4]!);
+      expectRateLimited(await loginAt(app, randomEmail(), 'Wrong-password-123', ip), 900);
+    });
+  });
+
+  describe('the defaults: a person who mistypes gets in after seconds, a guesser meets a 429', () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startLimitedApp({ TRUST_PROXY_HOPS: '1' }, false);
+      apps.push(app);
+    });
+
+    it('from a new network, the right password on the 4th try signs in after the progressive delay', async () => {
+      const { email, password } = await registerUser();
+      const ip = randomIpv4();
+      const elapsed: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const { response, ms } = await timedLoginAt(app, email, 'Wrong-password-123', ip);
+        expectFailure(response, 401, 'invalid_credentials');
+        elapsed.push(ms);
+      }
+      expect(elapsed[1]).to.be.at.least(500);
+      expect(elapsed[2]).to.be.at.least(1_000);
+      const fourth = await timedLoginAt(app, email, password, ip);
+      expect(fourth.response.status, fourth.response.text).to.equal(200);
+      // Seconds, not minutes: 2 s of delay, then the login itself.
+      expect(fourth.ms).to.be.within(2_000, 5_000);
+    });
+
+    it('from a network that signed in before, the right password on the 5th try signs in too, while new networks are refused', async () => {
+      const { email, password } = await registerUser();
+      const home = randomIpv4();
+      expect((await loginAt(app, email, password, home)).status).to.equal(200);
+      for (let i = 0; i < 4; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', home), 401, 'invalid_credentials');
+      const fifth = await timedLoginAt(app, email, password, home);
+      expect(fifth.response.status, fifth.response.text).to.equal(200);
+      expect(fifth.ms).to.be.within(4_000, 8_000);
+      // The account limit is spent for everyone else: the same right password from elsewhere waits out the window.
+      expectRateLimited(await loginAt(app, email, password, randomIpv4()), 900);
+    });
+
+    it('a guesser spread over many addresses meets 429 at the 5th guess, well before the anomaly guard, with the wait in words', async () => {
+      const { email, password } = await registerUser();
+      for (let i = 0; i < 4; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      const limited = await loginAt(app, email, 'Wrong-password-123', randomIpv4());
+      expectRateLimited(limited, 900);
+      expect(limited.body.error.message).to.equal('Too many attempts; try again in 15 minutes.');
+      // The right password is refused alike, with the byte-equal body of the same wait.
+      const refused = await loginAt(app, email, password, randomIpv4());
+      expect(refused.status).to.equal(429);
+      expect(refused.text).to.equal(limited.text);
+      expect(await attemptRows(email)).to.equal(4);
     });
   });
 
@@ -280,7 +368,7 @@ describe('rate limits', function () {
       const { token } = (await request('POST', '/login', { json: { email, password }, baseUrl: app.url })).body;
       const resend = () => request('POST', '/email/verify/resend', { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': randomIpv4() }, baseUrl: app.url });
       // Just registered: the cooldown refuses these, with a Retry-After within the minute; they still count.
-      for (let i = 0; i < 2; i++) expectRateLimited(await resend(), 60);
+      for (let i = 0; i < 2; i++) expectRateLimited(await resend(), 60, 'A verification mail was sent recently');
       const limited = await resend();
       expectRateLimited(limited, 86_400);
       expect(Number(limited.headers.get('retry-after'))).to.be.above(60);
@@ -312,7 +400,7 @@ describe('rate limits', function () {
 
   describe('shared by every API instance, with a per-process stand-in when Redis is down', () => {
     it('counts failures on one instance against the other (one Redis, one prefix)', async () => {
-      const prefix = `rl-test-${crypto.randomBytes(4).toString('hex')}`;
+      const prefix = testPrefix('rl-test');
       const shared = { RATE_LIMIT_LOGIN_ACCOUNT: '2/900', RATE_LIMIT_PREFIX: prefix };
       const [first, second] = [await start(shared), await start(shared)];
       const { email } = await registerUser();
@@ -359,6 +447,11 @@ describe('rate limits', function () {
         for (const name of Object.keys(bad)) expect(problems.some((problem) => problem.startsWith(`${name} `)), `${name} in ${problems.join('; ')}`).to.equal(true);
         expect(problems).to.have.length(Object.keys(bad).length);
       }
+    });
+
+    it('says the wait in words, rounded up to its unit', () => {
+      const cases: Array<[number, string]> = [[1, '1 second'], [89, '89 seconds'], [90, '2 minutes'], [900, '15 minutes'], [5_399, '90 minutes'], [5_400, '2 hours'], [86_400, '24 hours']];
+      for (const [seconds, words] of cases) expect(describeWait(seconds), `${seconds} s`).to.equal(words);
     });
 
     it('defaults answer 429 before the anomaly guard can lock an account', () => {

@@ -1,8 +1,6 @@
-import crypto from 'node:crypto';
 import { expect } from 'chai';
 import pg from 'pg';
-import { Redis } from 'ioredis';
-import { closeQueues, createQueues } from '../shared/queues/queues.js';
+import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { testEnv } from './support/test-app.js';
 import { createMigratedDatabase, databaseUrlFor, dropDatabase } from './support/test-database.js';
 import {
@@ -30,7 +28,7 @@ describe('outbox relay (real processes)', function () {
   let pool: pg.Pool;
   let consumer: TestConsumer | undefined;
   const workers: WorkerProcess[] = [];
-  const prefix = `relay-proc-${crypto.randomBytes(4).toString('hex')}`;
+  const prefix = testPrefix('relay-proc');
 
   function startRelay(overrides: NodeJS.ProcessEnv = {}): WorkerProcess {
     const worker = spawnWorker(
@@ -97,11 +95,7 @@ describe('outbox relay (real processes)', function () {
   });
 
   after(async () => {
-    const redis = new Redis(testEnv('x').REDIS_URL!, { maxRetriesPerRequest: null });
-    const queues = createQueues(redis, prefix);
-    await Promise.all(Object.values(queues).map((queue) => queue.obliterate({ force: true })));
-    await closeQueues(queues);
-    redis.disconnect();
+    await removeTestKeys(prefix);
   });
 
   it('loses nothing when the relay is SIGKILLed mid-backlog: a restart delivers every event, duplicates keep their message_id', async () => {

@@ -15,6 +15,7 @@ import { reactionJobId } from '../shared/queues/jobs.js';
 import { closeQueues, createQueues, type Queues } from '../shared/queues/queues.js';
 import { projectRoot } from '../shared/project-root.js';
 import { startRelay } from '../workers/relay/start-relay.js';
+import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { testApp } from './support/hooks.js';
 import { randomEmail, registerUser, strongPassword } from './support/http.js';
 import { bindConsumer, createVhost, type TestVhost } from './support/relay-harness.js';
@@ -72,7 +73,7 @@ describe('outbox relay (in-process)', function () {
   this.timeout(60_000);
   let vhost: TestVhost;
   let relay: Component | undefined;
-  const prefix = `relay-test-${crypto.randomBytes(4).toString('hex')}`;
+  const prefix = testPrefix('relay-test');
 
   async function startTestRelay(overrides: { redisUrl?: string; rabbitmqUrl?: string; relay?: Partial<Config['relay']> } = {}): Promise<void> {
     const services = testApp().services;
@@ -97,11 +98,7 @@ describe('outbox relay (in-process)', function () {
   });
 
   after(async () => {
-    const redis = new Redis(testApp().services.config.redisUrl, { maxRetriesPerRequest: null });
-    const queues = createQueues(redis, prefix);
-    await Promise.all(Object.values(queues).map((queue) => queue.obliterate({ force: true })));
-    await closeQueues(queues);
-    redis.disconnect();
+    await removeTestKeys(prefix);
   });
 
   it('delivers UserRegistered to a bound queue: message_id = event_id, persistent, JSON, no secrets', async () => {

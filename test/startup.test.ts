@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -14,6 +15,7 @@ import {
   startServiceProcess,
   type ServiceProcess,
 } from './support/service-process.js';
+import { removeTestKeys } from './support/redis-keys.js';
 import { createEmptyDatabase, databaseUrlFor, dropDatabase } from './support/test-database.js';
 
 const MIGRATIONS = fs.readdirSync(path.join(projectRoot(), 'migrations')).filter((file) => file.endsWith('.sql')).sort();
@@ -43,14 +45,32 @@ async function waitForHealth(port: number, service: ServiceProcess, timeoutMs = 
   throw new Error(`no /health on ${port} within ${timeoutMs} ms:\n${service.output()}`);
 }
 
+/** Whether a TCP connection to host:port is accepted (refused or unreachable: false). */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** The API's "listening on" log line, parsed. */
+function listeningLine(output: string): { msg: string; address: string; port: number; url: string; low_priority_helper_threads: number } {
+  const line = output.split('\n').find((text) => text.includes('"listening on '));
+  if (!line) throw new Error(`no "listening on" line in:\n${output}`);
+  return JSON.parse(line);
+}
+
 describe('startup (real processes)', function () {
   this.timeout(60_000);
   const running: ServiceProcess[] = [];
   const databases: string[] = [];
+  const prefixes: string[] = [];
 
   function start(env: Record<string, string>): ServiceProcess {
     const service = startServiceProcess(env);
     running.push(service);
+    prefixes.push(...[env.QUEUE_PREFIX, env.RATE_LIMIT_PREFIX].filter((prefix): prefix is string => prefix !== undefined));
     return service;
   }
 
@@ -60,6 +80,8 @@ describe('startup (real processes)', function () {
       await service.exited;
     }
     for (const database of databases.splice(0)) await dropDatabase(database);
+    // The processes have ended: nothing writes under their prefixes any more.
+    await removeTestKeys(...prefixes.splice(0));
   });
 
   it('refuses bad configuration with one message naming every problem, exit 1, no stack', async () => {
@@ -91,6 +113,11 @@ describe('startup (real processes)', function () {
     const port = await freePort();
     const service = start(serviceEnv(databaseUrlFor(database), port));
     expect(await waitForHealth(port, service)).to.deep.equal({ status: 'ok' });
+    // Without HOST it binds every interface, and says so.
+    const listening = listeningLine(service.output());
+    expect(listening.msg).to.match(new RegExp(`^listening on every interface \\((::|0\\.0\\.0\\.0)\\) on port ${port}: http://localhost:${port}$`));
+    expect(listening.low_priority_helper_threads).to.be.a('number');
+    expect(await accepts('127.0.0.2', port), 'another loopback address').to.equal(true);
 
     const applied = await query<{ name: string }>(database, 'SELECT name FROM schema_migrations ORDER BY name');
     expect(applied.map((row) => row.name)).to.deep.equal(MIGRATIONS);
@@ -100,6 +127,29 @@ describe('startup (real processes)', function () {
     service.child.kill('SIGTERM');
     expect(await service.exited).to.equal(0);
     expect(hasStackTrace(service.output()), service.output()).to.equal(false);
+  });
+
+  it('with HOST=127.0.0.1 binds only there, and its log line names the address and a URL for it', async () => {
+    const database = await createEmptyDatabase('us_start');
+    databases.push(database);
+    const port = await freePort();
+    const service = start(serviceEnv(databaseUrlFor(database), port, { HOST: '127.0.0.1' }));
+    expect(await waitForHealth(port, service)).to.deep.equal({ status: 'ok' });
+    const listening = listeningLine(service.output());
+    expect(listening.msg).to.equal(`listening on 127.0.0.1:${port}: http://127.0.0.1:${port}`);
+    expect(listening).to.include({ address: '127.0.0.1', port, url: `http://127.0.0.1:${port}` });
+    expect((await fetch(`${listening.url}/health`)).status).to.equal(200);
+    // Every other address of this machine is refused: another loopback address, ::1, and the outward-facing ones (link-local aside).
+    const others = ['127.0.0.2', '::1', ...Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).filter((entry) => !entry.internal && !entry.address.startsWith('fe80:')).map((entry) => entry.address))];
+    for (const host of others) expect(await accepts(host, port), host).to.equal(false);
+    service.child.kill('SIGTERM');
+    expect(await service.exited).to.equal(0);
+  });
+
+  it('refuses a HOST that is neither an IP address nor a host name', async () => {
+    const service = start(serviceEnv('postgres://postgres@127.0.0.1:1/unused', await freePort(), { HOST: 'http://0.0.0.0' }));
+    expect(await service.exited).to.equal(1);
+    expect(service.output()).to.include('HOST must be an IP address');
   });
 
   it('lets two processes start at once on one fresh database: both serve, each migration applied once', async () => {

@@ -1,11 +1,6 @@
 import type { AppError } from '../../shared/errors.js';
+import { describeWait } from '../../shared/rate-limit/rate-limited-error.js';
 import type { Page } from './render-page.js';
-
-/** "30 seconds", "1 minute", "15 minutes", "2 hours": how long Retry-After asks to wait. */
-function describeWait(seconds: number): string {
-  const [amount, unit] = seconds < 90 ? [seconds, 'second'] : seconds < 90 * 60 ? [Math.ceil(seconds / 60), 'minute'] : [Math.ceil(seconds / 3600), 'hour'];
-  return `${amount} ${unit}${amount === 1 ? '' : 's'}`;
-}
 
 /**
  * The page a form post from one of the HTML pages gets when it fails before its route

@@ -12,7 +12,8 @@ import { securityHeaders } from '../../api/middleware/koa-security-headers.js';
 
 const app = new Koa();
 if (process.env.BARE_KOA_HEADERS === 'security') {
-  app.use(securityHeaders());
+  // An https install's set, the larger one (with Strict-Transport-Security).
+  app.use(securityHeaders({ publicUrl: 'https://localhost' }));
   app.use((ctx, next) => {
     ctx.set('x-request-id', crypto.randomUUID());
     return next();

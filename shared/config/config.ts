@@ -1,3 +1,4 @@
+import net from 'node:net';
 import os from 'node:os';
 import { EnvReader } from './env-reader.js';
 import { readRateLimitSettings, type RateLimitSettings } from './rate-limit-settings.js';
@@ -25,6 +26,8 @@ export interface DatabaseConfig {
 export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
+  /** The address the API binds (HOST); undefined: every interface, IPv6 and IPv4 (Node's default). */
+  host: string | undefined;
   publicUrl: string;
   logLevel: (typeof LOG_LEVELS)[number];
   appSecret: string;
@@ -184,6 +187,19 @@ function rabbitmqUrl(env: EnvReader): string {
   return `amqp://${user}:${password}@localhost:5672/${vhost}`;
 }
 
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** HOST: an IP address (IPv6 without brackets) or a host name; unset, every interface. */
+function listenHost(env: EnvReader): string | undefined {
+  const raw = env.optional('HOST')?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (net.isIP(raw) === 0 && !HOST_NAME.test(raw)) {
+    env.problems.push(`HOST must be an IP address (such as 127.0.0.1 or ::1, no brackets) or a host name, got "${raw}"`);
+    return undefined;
+  }
+  return raw;
+}
+
 /** A cron expression of 5 fields (or 6, with seconds); pg-boss checks the fields themselves. */
 function cronExpression(env: EnvReader, name: string, fallback: string): string {
   const value = env.string(name, fallback).trim();
@@ -214,6 +230,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     env: nodeEnv,
     port,
+    host: listenHost(env),
     publicUrl,
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     appSecret: givenSecret ?? DEV_SECRET,

@@ -20,7 +20,7 @@ export interface RateLimitSettings {
   scale: number;
   /** Redis keys live under `{prefix}:rl:` (a hash tag, as the queues use). */
   prefix: string;
-  /** Progressive login delay: base, doubled per failure past half a limit, capped at max; 0 turns it off. */
+  /** Progressive login delay: base, doubled per failure past a quarter of an account's limit, capped at max; 0 turns it off. */
   delay: { baseMs: number; maxMs: number };
   /** How long a Redis round trip may take before the per-process limiter answers instead. */
   redisTimeoutMs: number;
@@ -32,10 +32,14 @@ export interface RateLimitSettings {
  * account, so only their address is known before the work is done.
  * LOGIN_ACCOUNT must stay below half of ANOMALY_GUARD_FAILURES (a fixed window lets
  * two windows' worth of failures fall within one sliding guard window), so that a
- * guesser meets a 429 before the account is guarded.
+ * guesser meets a 429 before the account is guarded: 4 × 2 = 8 < 10.
+ * LOGIN_IP_ACCOUNT is above it: from a new network the account limit stops one client
+ * after 4 failures, so the owner's 4th try still gets in (after the progressive delay,
+ * 2 s); from a network that signed in before, whose account budget is its own, the
+ * client's 5th and 6th tries get in too (after 4 s and 5 s), and its 7th is a 429.
  */
 export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
-  login: { ip: { points: 30, seconds: 900 }, account: { points: 4, seconds: 900 }, ip_account: { points: 3, seconds: 900 } },
+  login: { ip: { points: 30, seconds: 900 }, account: { points: 4, seconds: 900 }, ip_account: { points: 6, seconds: 900 } },
   forgot: { ip: { points: 20, seconds: 3_600 }, account: { points: 5, seconds: 3_600 }, ip_account: { points: 3, seconds: 3_600 } },
   register: { ip: { points: 10, seconds: 3_600 }, account: { points: 5, seconds: 3_600 }, ip_account: { points: 3, seconds: 3_600 } },
   reset: { ip: { points: 10, seconds: 900 } },

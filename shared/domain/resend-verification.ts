@@ -4,6 +4,7 @@ import { insertOutboxEvent, secondsSinceLatestEvent } from '../db/queries/outbox
 import { lockUser } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
 import { createEvent } from '../events/create-event.js';
+import { rateLimitedError } from '../rate-limit/rate-limited-error.js';
 import { MAIL_REQUEST_COOLDOWN_SECONDS } from './mail-link-tokens.js';
 
 export type ResendOutcome = 'requested' | 'already-verified';
@@ -11,7 +12,7 @@ export type ResendOutcome = 'requested' | 'already-verified';
 /**
  * Asks for a new verification mail (EmailVerificationRequested; the email worker then
  * creates a token and expires the older ones). Within the cooldown of the last request,
- * registration or token it is 429 rate_limited with Retry-After. The user row is
+ * registration or token it is 429 rate_limited with Retry-After and the wait in words. The user row is
  * locked first, so two concurrent requests cannot both pass the cooldown.
  */
 export async function resendVerification(pool: Pool, userId: string): Promise<ResendOutcome> {
@@ -23,8 +24,7 @@ export async function resendVerification(pool: Pool, userId: string): Promise<Re
     const sinceToken = await secondsSinceLatestEmailVerificationToken(tx, userId);
     const elapsed = Math.min(sinceRequest ?? Infinity, sinceToken ?? Infinity);
     if (elapsed < MAIL_REQUEST_COOLDOWN_SECONDS) {
-      const retryAfter = Math.max(1, Math.ceil(MAIL_REQUEST_COOLDOWN_SECONDS - elapsed));
-      throw new AppError('rate_limited', { message: 'A verification mail was sent recently; try again later.', headers: { 'Retry-After': String(retryAfter) } });
+      throw rateLimitedError(MAIL_REQUEST_COOLDOWN_SECONDS - elapsed, 'A verification mail was sent recently');
     }
     await insertOutboxEvent(tx, createEvent('EmailVerificationRequested', userId));
     return 'requested';

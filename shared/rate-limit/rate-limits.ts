@@ -9,9 +9,9 @@ import {
   type RateLimitSettings,
 } from '../config/rate-limit-settings.js';
 import type { Config } from '../config/config.js';
-import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { accountLimitKey, ipLimitKey, networkLimitKey } from './client-keys.js';
+import { rateLimitedError } from './rate-limited-error.js';
 
 /** Who a request is counted against; a limit whose key is not given does not apply. */
 export interface RateLimitSubject {
@@ -93,7 +93,8 @@ export class RateLimits {
 
   /**
    * Counts one request of `action` against every limit its subject names. Over any of
-   * them: 429 rate_limited with Retry-After (seconds), and the points it took from the
+   * them: 429 rate_limited with Retry-After (seconds) and the wait in words ("Too many
+   * attempts; try again in 15 minutes."), and the points it took from the
    * others are given back, so a refused request costs the client nothing elsewhere.
    */
   async consume(action: RateLimitAction, subject: RateLimitSubject, options: ConsumeOptions = {}): Promise<RateLimitPass> {
@@ -129,7 +130,7 @@ export class RateLimits {
     const pass = this.pass(counted);
     if (retryAfterMs > 0) {
       await pass.refund();
-      throw new AppError('rate_limited', { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } });
+      throw rateLimitedError(retryAfterMs / 1000);
     }
     return pass;
   }
@@ -165,12 +166,17 @@ export class RateLimits {
   }
 
   /**
-   * Progressive delay: past half of any limit, each further counted request waits
-   * baseMs, doubled per request, up to maxMs; the 429 comes when the limit is spent.
+   * Progressive delay: once an account's limit (account, ip_account) has counted a
+   * quarter of its points in failures (at least one; the first one, with the defaults),
+   * each further counted request waits baseMs, doubled per failure, up to maxMs, so a
+   * person who mistypes waits seconds and gets in while guessing slows down until the
+   * 429. The IP limit, shared by everyone behind one address, delays only past half of
+   * its points. Fractions of the points, so a raised RATE_LIMIT_SCALE moves them along.
    */
   private delayFor(counted: Counted[]): number {
     const { baseMs, maxMs } = this.settings.delay;
-    const over = Math.max(-1, ...counted.map(({ consumed, points }) => consumed - 1 - Math.floor(points / 2)));
+    const startsAfter = ({ key, points }: Counted) => (key === 'ip' ? Math.floor(points / 2) : Math.max(1, Math.floor(points / 4)));
+    const over = Math.max(-1, ...counted.map((limit) => limit.consumed - 1 - startsAfter(limit)));
     if (over < 0 || baseMs === 0) return 0;
     return Math.min(maxMs, baseMs * 2 ** Math.min(over, 20));
   }

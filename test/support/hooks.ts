@@ -1,6 +1,7 @@
 import { contractCheck } from './http.js';
 import { finishPublishedEventCheck, startPublishedEventCheck } from './published-events.js';
-import { startTestApp, type TestApp } from './test-app.js';
+import { remainingTestKeys, removeTestKeys } from './redis-keys.js';
+import { RUN_WIDE_PREFIXES, startTestApp, type TestApp } from './test-app.js';
 import { createMigratedDatabase, dropDatabase } from './test-database.js';
 
 /**
@@ -34,5 +35,24 @@ after(async function () {
   console.log(`\n  contract: ${checked} responses checked against /openapi.json`);
   await app?.close();
   if (database) await dropDatabase(database);
-  await finishPublishedEventCheck();
+  try {
+    await finishPublishedEventCheck();
+  } finally {
+    // The run-wide prefixes are every suite's; the rest are each suite's own to remove.
+    await removeTestKeys(...RUN_WIDE_PREFIXES);
+    await expectNoTestKeysLeft();
+  }
 });
+
+/**
+ * Every suite removes the Redis keys of the prefixes it made when it ends; whatever is
+ * left of this run's prefixes in the shared Redis is a suite that did not. Removed here
+ * all the same, then named, so the run fails and says which.
+ */
+async function expectNoTestKeysLeft(): Promise<void> {
+  const left = await remainingTestKeys();
+  if (left.size === 0) return;
+  await removeTestKeys(...left.keys());
+  const named = [...left].map(([prefix, count]) => `{${prefix}}: ${count}`).join(', ');
+  throw new Error(`suites left keys in the shared Redis under this run's prefixes (removed now): ${named}`);
+}

@@ -3,7 +3,7 @@ import type { Config } from '../../shared/config/config.js';
 import type { DomainEvent } from '../../shared/events/event-schemas.js';
 import type { Component } from '../../shared/process/boot.js';
 import { createQueueSet } from '../../shared/queues/queue-set.js';
-import { queuePrefix, type Queues } from '../../shared/queues/queues.js';
+import type { Queues } from '../../shared/queues/queues.js';
 import { emailMailKinds, MAIL_BATCHES, startEmailWorker } from '../../workers/email/start-email-worker.js';
 import type { Processors } from '../../workers/create-worker.js';
 import { MailBatcher } from '../../workers/email/mail-batcher.js';
@@ -11,6 +11,7 @@ import { mailProcessors } from '../../workers/email/mail-processors.js';
 import { startRelay } from '../../workers/relay/start-relay.js';
 import { createMailer } from '../../shared/mail/mailer.js';
 import { testApp } from './hooks.js';
+import { removeTestKeys, testPrefix } from './redis-keys.js';
 import { createVhost, type TestVhost } from './relay-harness.js';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from './smtp-sink.js';
 import { waitFor } from './wait-for.js';
@@ -33,10 +34,10 @@ export async function startMailHarness(): Promise<MailHarness> {
   const services = testApp().services;
   const sink = await startSmtpSink();
   const vhost: TestVhost = await createVhost('us_mail');
-  const prefix = `mail-test-${crypto.randomBytes(4).toString('hex')}`;
+  const prefix = testPrefix('mail-test');
   const config: Config = { ...services.config, smtpUrl: sink.url, queuePrefix: prefix, rabbitmqUrl: vhost.url };
   const queueSet = createQueueSet(config, services.log, 'consumer');
-  const { connection: redis, queues } = queueSet;
+  const { queues } = queueSet;
   const components: Component[] = [
     await startEmailWorker({ ...services, config, queueSet }),
     await startRelay({ config, log: services.log, pool: services.pool }),
@@ -52,9 +53,8 @@ export async function startMailHarness(): Promise<MailHarness> {
     },
     async stop() {
       for (const component of components.reverse()) await component.stop();
-      const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
-      if (keys.length > 0) await redis.del(...keys);
       await queueSet.close();
+      await removeTestKeys(prefix);
       await vhost.remove();
       await sink.close();
     },

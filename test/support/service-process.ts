@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerTestPrefix, testPrefix } from './redis-keys.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const START_SCRIPT = path.join(ROOT, 'bin/start.ts');
@@ -89,9 +89,13 @@ export function startServiceProcess(env: Record<string, string>): ServiceProcess
   };
 }
 
-/** The environment of a healthy start on this machine's services, on its own queue prefix. */
+/**
+ * The environment of a healthy start on this machine's services, on its own queue prefix
+ * (also its rate limits' prefix), recorded as this run's: the suite removes its keys
+ * (removeTestKeys) once the process has ended.
+ */
 export function serviceEnv(databaseUrl: string, port: number, overrides: Record<string, string> = {}): Record<string, string> {
-  return {
+  const env: Record<string, string> = {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
     REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -99,11 +103,13 @@ export function serviceEnv(databaseUrl: string, port: number, overrides: Record<
     APP_SECRET: 'test-secret-that-is-long-enough-for-production-use',
     PORT: String(port),
     LOG_LEVEL: 'info',
-    QUEUE_PREFIX: `test-${crypto.randomBytes(4).toString('hex')}`,
+    QUEUE_PREFIX: testPrefix('test-proc'),
     HASH_CONCURRENCY: '1',
     RATE_LIMIT_SCALE: '10000',
     ...overrides,
   };
+  for (const prefix of [env.QUEUE_PREFIX, env.RATE_LIMIT_PREFIX]) if (prefix) registerTestPrefix(prefix);
+  return env;
 }
 
 /** True when the output holds a stack frame, printed plainly or inside a JSON log line. */

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../api/app.js';
 import { createApiServer } from '../../api/http-server.js';
@@ -6,6 +5,7 @@ import { loadConfig, type Config } from '../../shared/config/config.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from '../../shared/logger.js';
 import { createServices, type Services } from '../../shared/services.js';
+import { registerTestPrefix, testPrefix } from './redis-keys.js';
 import { databaseUrlFor } from './test-database.js';
 
 export interface TestApp {
@@ -14,16 +14,24 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** This run's rate-limit key prefix in the shared Redis, so runs do not count against each other. */
-const RATE_LIMIT_PREFIX = `test-rl-${crypto.randomBytes(4).toString('hex')}`;
+/**
+ * This run's queue and rate-limit key prefixes in the shared Redis, for every app and
+ * worker that names none of its own: runs do not count against each other, and no test
+ * touches an install's default prefix (us). Their keys are removed when the run ends
+ * (test/support/hooks.ts).
+ */
+const QUEUE_PREFIX = testPrefix('test-q');
+const RATE_LIMIT_PREFIX = testPrefix('test-rl');
+export const RUN_WIDE_PREFIXES: readonly string[] = [QUEUE_PREFIX, RATE_LIMIT_PREFIX];
 
 /**
  * The test environment: the real services of this machine, quiet logs, cheap-but-real
  * argon2, and rate limits scaled out of the way of the suites' bursts of logins and
- * registrations (test/rate-limits.test.ts sets small ones of its own).
+ * registrations (test/rate-limits.test.ts sets small ones of its own). The key prefixes
+ * it ends up with are recorded as this run's, so the run's end checks that none is left.
  */
 export function testEnv(database: string, overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
+  const env: NodeJS.ProcessEnv = {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrlFor(database),
     REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -35,9 +43,12 @@ export function testEnv(database: string, overrides: NodeJS.ProcessEnv = {}): No
     RATE_LIMIT_SCALE: '10000',
     // A loaded test machine must not make Redis look away and the per-process stand-in answer.
     RATE_LIMIT_REDIS_TIMEOUT_MS: '3000',
+    QUEUE_PREFIX,
     RATE_LIMIT_PREFIX,
     ...overrides,
   };
+  for (const prefix of [env.QUEUE_PREFIX, env.RATE_LIMIT_PREFIX]) if (prefix) registerTestPrefix(prefix);
+  return env;
 }
 
 /**
