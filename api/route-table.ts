@@ -18,6 +18,7 @@ import { getProfileRoute, updateProfileRoute } from './routes/profile.js';
 import { referenceRoutes } from './routes/reference.js';
 import { notMePageRoute, notMeRoute } from './routes/security.js';
 import { endSessionRoute, listSessionsRoute, logoutAllRoute, logoutRoute } from './routes/sessions.js';
+import { activateTotpRoute, enrollTotpRoute, loginMfaRoute, removeTotpRoute, renewRecoveryCodesRoute } from './routes/second-factors.js';
 import { refreshTokenRoute } from './routes/tokens.js';
 
 /** The API's routes, in the order of the reference. */
@@ -27,6 +28,7 @@ export const API_ROUTES: readonly RouteDeclaration[] = [
   jwksRoute,
   registerRoute,
   loginRoute,
+  loginMfaRoute,
   refreshTokenRoute,
   meRoute,
   getProfileRoute,
@@ -38,6 +40,10 @@ export const API_ROUTES: readonly RouteDeclaration[] = [
   endSessionRoute,
   logoutRoute,
   logoutAllRoute,
+  enrollTotpRoute,
+  activateTotpRoute,
+  removeTotpRoute,
+  renewRecoveryCodesRoute,
   verifyEmailPageRoute,
   verifyEmailRoute,
   resendVerificationRoute,

@@ -50,3 +50,4 @@ CREATE INDEX mfa_challenges_expires_idx ON mfa_challenges (expires_at);
 
 -- RFC 8176 methods the session's sign-in used (pwd, otp, hwk, swk, mfa, user).
 ALTER TABLE sessions ADD COLUMN amr text[] NOT NULL DEFAULT '{pwd}';
+CREATE INDEX mfa_methods_user_idx ON mfa_methods (user_id);

@@ -20,6 +20,8 @@ export interface Services {
   hasher: PasswordHasher;
   passwordPolicy: PasswordPolicy;
   keys: SigningKeyStore;
+  /** AES-256-GCM for secrets at rest (signing keys, TOTP seeds) under APP_SECRET. */
+  secretBox: SecretBox;
   accessTokens: AccessTokens;
   /** Limits per IP and account, shared by every API instance through Redis (README, "Rate limits"). */
   rateLimits: RateLimits;
@@ -54,9 +56,10 @@ export function createServices(config: Config, log: Logger): Services & { init()
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, enableAutoPipelining: true });
   logRedisState(redis, log);
   const { tokens, signingKeys } = config;
+  const secretBox = new SecretBox(config.appSecret, config.appSecretPrevious);
   const keys = new SigningKeyStore(
     pool,
-    new SecretBox(config.appSecret, config.appSecretPrevious),
+    secretBox,
     {
       reloadIntervalMs: signingKeys.reloadSeconds * 1000,
       retiredKeyGraceSeconds: tokens.accessTtlSeconds + signingKeys.reloadSeconds + tokens.clockToleranceSeconds,
@@ -69,6 +72,7 @@ export function createServices(config: Config, log: Logger): Services & { init()
     pool,
     redis,
     keys,
+    secretBox,
     hasher: new PasswordHasher(config.hashing),
     passwordPolicy: new PasswordPolicy(config.passwords),
     accessTokens: new AccessTokens(keys, config.tokens),

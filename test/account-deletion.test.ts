@@ -111,7 +111,7 @@ describe('account deletion and export', function () {
         metadata: { fields: 'display_name' },
         createdAt: new Date().toISOString(),
       });
-      await sql("INSERT INTO mfa_methods (user_id, type, label, secret) VALUES ($1, 'totp', 'phone', 'encrypted-seed-never-shown')", [user.userId]);
+      await sql("INSERT INTO mfa_methods (user_id, type, label, secret, activated_at) VALUES ($1, 'totp', 'phone', 'encrypted-seed-never-shown', now())", [user.userId]);
       const role = `role-${crypto.randomBytes(4).toString('hex')}`;
       await sql('WITH r AS (INSERT INTO roles (name) VALUES ($2) RETURNING id) INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM r', [user.userId, role]);
       const me = await request('GET', '/me', { headers: bearer(user.token) });

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import type { ConsumeMessage } from 'amqplib';
-import crypto from 'node:crypto';
 import { signedInAdmin, signedInUser } from './support/admin.js';
 import { sql } from './support/expectations.js';
 import { request } from './support/http.js';
 import { bindConsumer, createVhost, type TestConsumer, type TestVhost } from './support/relay-harness.js';
 import { waitFor } from './support/wait-for.js';
+import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { startWorkerRoles, type WorkerRoles } from './support/worker-roles.js';
 
 function eventsOf(messages: ConsumeMessage[], userId: string): Array<{ type: string; data: Record<string, unknown> }> {
@@ -17,10 +17,11 @@ describe('admin actions in the audit log and on the broker', function () {
   let vhost: TestVhost;
   let workers: WorkerRoles;
   let consumer: TestConsumer;
+  const prefix = testPrefix('admin-audit');
 
   before(async () => {
     vhost = await createVhost('us_admin');
-    workers = await startWorkerRoles({ WORKER_QUEUES: 'relay,audit', RABBITMQ_URL: vhost.url, QUEUE_PREFIX: `admin-audit-${crypto.randomBytes(4).toString('hex')}` });
+    workers = await startWorkerRoles({ WORKER_QUEUES: 'relay,audit', RABBITMQ_URL: vhost.url, QUEUE_PREFIX: prefix });
     // The relay declares the exchange once it leads.
     consumer = await waitFor('the relay to declare user.events', () => bindConsumer(vhost.url).catch(() => undefined), 30_000, 200);
   });
@@ -28,6 +29,7 @@ describe('admin actions in the audit log and on the broker', function () {
   after(async () => {
     await consumer?.close();
     await workers?.stop();
+    await removeTestKeys(prefix);
     await vhost?.remove();
   });
 

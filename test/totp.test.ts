@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { matchTotpCode, newTotpSecret, TOTP_PERIOD_SECONDS, totpCodeAt, totpUri } from '../shared/crypto/totp.js';
-
-const run = promisify(execFile);
+import { oathtoolCode } from './support/oathtool.js';
 
 /** RFC 6238 Appendix B, SHA-1 (the algorithm authenticator apps use): time, 8-digit code. */
 const RFC_6238_SHA1: Array<[number, string]> = [
@@ -16,16 +13,7 @@ const RFC_6238_SHA1: Array<[number, string]> = [
 ];
 const RFC_SECRET = new TextEncoder().encode('12345678901234567890');
 
-/** A code computed by Debian's oathtool, not by otplib: an independent implementation. */
-async function oathtool(secret: string, epochSeconds: number): Promise<string> {
-  const time = new Date(epochSeconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-  try {
-    const { stdout } = await run('oathtool', ['--totp', '--base32', `--now=${time}`, secret]);
-    return stdout.trim();
-  } catch (error) {
-    throw new Error(`oathtool failed or is missing (scripts/ensure-test-tools.sh installs it): ${(error as Error).message}`);
-  }
-}
+const oathtool = (secret: string, epochSeconds: number) => oathtoolCode(secret, { epochSeconds });
 
 describe('TOTP (shared/crypto/totp.ts)', () => {
   it('matches the RFC 6238 Appendix B SHA-1 vectors (their last 6 digits) at their times', async () => {

@@ -3,7 +3,8 @@ import { registerUser } from '../../shared/domain/register-user.js';
 import { loginWithLimits } from '../../shared/rate-limit/login-with-limits.js';
 import { defineRoute } from '../contract/route-declaration.js';
 import { localeField, optionalText, requiredString, timeZoneField, TOKEN_EXAMPLE, tokenBody } from '../schemas.js';
-import { tokenReply } from '../token-response.js';
+import { clientOf } from '../client-info.js';
+import { mfaRequiredBody, mfaRequiredReply, tokenReply } from '../token-response.js';
 
 /** Lengths here only bound the input; the domain applies the real email and password rules. */
 const registerBody = z.strictObject({
@@ -60,10 +61,15 @@ export const loginRoute = defineRoute({
   access: 'public',
   request: { body: loginBody, example: { email: 'ada@example.com', password: 'a long passphrase of mine' } },
   responses: {
-    200: { description: 'Signed in: an access token and the first refresh token of a new session.', json: tokenBody, example: TOKEN_EXAMPLE },
+    200: {
+      description:
+        'Signed in: an access token and the first refresh token of a new session. For an account with a second factor, no session yet: `mfa_required` with an `mfa_token` (5 minutes, one use) for POST /login/mfa or the WebAuthn step, and the methods the account offers.',
+      json: z.union([tokenBody, mfaRequiredBody]),
+      example: TOKEN_EXAMPLE,
+    },
   },
   errors: ['invalid_credentials', 'account_locked', 'account_disabled', 'password_reset_required', 'rate_limited', 'unavailable'],
 }).handle(async ({ body, ctx, services, log }) => {
-  const issued = await loginWithLimits(services, body, { ip: ctx.state.clientIp, userAgent: ctx.get('user-agent').slice(0, 512) || undefined }, log);
-  return tokenReply(issued);
+  const outcome = await loginWithLimits(services, body, clientOf(ctx), log);
+  return outcome.kind === 'signed-in' ? tokenReply(outcome.tokens) : mfaRequiredReply(outcome);
 });

@@ -36,7 +36,7 @@ export function rawRefresher(env: NodeJS.ProcessEnv): RawRefresher {
         idleSeconds: idleTimeoutSeconds,
       });
       if (!owner) throw new Error('token not usable');
-      const accessToken = jwt.sign({ sid: owner.session_id, roles: owner.roles }, privateKey, {
+      const accessToken = jwt.sign({ sid: owner.session_id, roles: owner.roles, amr: owner.amr }, privateKey, {
         algorithm: 'ES256',
         keyid: 'bench',
         subject: owner.user_id,

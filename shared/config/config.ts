@@ -39,6 +39,8 @@ export interface Config {
   migrateOnStart: boolean;
   /** POST /register answers 201 for a taken address too, and mails its owner instead (README). */
   registerEnumerationSafe: boolean;
+  /** The issuer authenticator apps show for this service's TOTP entries. */
+  totpIssuer: string;
   shutdownTimeoutMs: number;
   database: DatabaseConfig;
   redisUrl: string;
@@ -239,6 +241,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxyHops: env.int('TRUST_PROXY_HOPS', 0, { max: 10 }),
     migrateOnStart: env.bool('MIGRATE_ON_START', true),
     registerEnumerationSafe: env.bool('REGISTER_ENUMERATION_SAFE', false),
+    totpIssuer: env.string('TOTP_ISSUER', 'user-services'),
     shutdownTimeoutMs: env.int('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     database: {
       url: databaseUrl(env),

@@ -1,6 +1,6 @@
 import type { EnvReader } from './env-reader.js';
 
-export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth', 'resend'] as const;
+export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth', 'resend', 'mfa'] as const;
 export type RateLimitAction = (typeof RATE_LIMIT_ACTIONS)[number];
 
 /** What a limit counts by: the client's address, the account named, or both together. */
@@ -51,6 +51,10 @@ export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
   // Verification mails a signed-in user asks for again: on top of the 60 s cooldown, so an
   // account registered with someone else's address cannot mail it every minute for ever.
   resend: { account: { points: 5, seconds: 86_400 } },
+  // Wrong second-step codes (TOTP, recovery codes, WebAuthn answers) per address and per
+  // account, on top of the 5 an mfa_token survives: a stolen password does not buy a
+  // million TOTP guesses through fresh mfa_tokens.
+  mfa: { ip: { points: 30, seconds: 900 }, account: { points: 10, seconds: 900 } },
 };
 
 /** The env name of one limit, e.g. RATE_LIMIT_LOGIN_IP_ACCOUNT. */

@@ -17,11 +17,13 @@ export interface AccessClaims {
 
 /**
  * What a token says beyond whose session it is: `roles`, the user's role names when it
- * was issued (an empty array for most users), for other services to read. This service
+ * was issued (an empty array for most users), and `amr`, for other services to read. This service
  * itself judges roles on the live session at every request, never from the claim.
  */
 export interface IssuedClaims extends AccessClaims {
   roles: readonly string[];
+  /** How the session's sign-in proved the user (RFC 8176: pwd, otp, hwk, mfa ...). */
+  amr: readonly string[];
 }
 
 const ALGORITHM = 'ES256';
@@ -48,7 +50,7 @@ export class AccessTokens {
 
   sign(claims: IssuedClaims): string {
     const { kid, privateKey } = this.keys.signingKey();
-    return jwt.sign({ sid: claims.sid, roles: claims.roles }, privateKey, {
+    return jwt.sign({ sid: claims.sid, roles: claims.roles, amr: claims.amr }, privateKey, {
       algorithm: ALGORITHM,
       keyid: kid,
       subject: claims.sub,

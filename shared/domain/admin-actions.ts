@@ -1,11 +1,12 @@
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { deleteMfaMethodsOfUser } from '../db/queries/mfa-methods.js';
-import { insertOutboxEvent } from '../db/queries/outbox.js';
+import { deleteMfaChallengesOfUser } from '../db/queries/mfa-challenges.js';
+import { deleteRecoveryCodesOfUser } from '../db/queries/recovery-codes.js';
 import { lockUser } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
-import { createEvent } from '../events/create-event.js';
 import { eraseAccount } from './delete-account.js';
 import { revokeUserSessions } from './revoke-user-sessions.js';
+import { recordFactorChange } from './second-factor/record-factor-change.js';
 
 /*
  * What an administrator does to someone else's account, each in one transaction with the
@@ -37,15 +38,16 @@ export function deleteAccountAsAdmin(pool: Pool, { userId, actorId }: AdminAct):
 }
 
 /**
- * Removes every second factor of the user (a lost phone, a lost key), with an
- * MfaDisabled per factor; their sessions stay. Returns how many were removed.
+ * Removes every second factor of the user (a lost phone, a lost key) and their recovery
+ * codes, with an MfaDisabled each, and any sign-in waiting for its second step; their
+ * sessions stay. Returns how many factors were removed.
  */
 export function clearSecondFactorsAsAdmin(pool: Pool, { userId, actorId }: AdminAct): Promise<number> {
   return onLiveAccount(pool, userId, async (tx) => {
     const removed = await deleteMfaMethodsOfUser(tx, userId);
-    for (const method of removed) {
-      await insertOutboxEvent(tx, createEvent('MfaDisabled', userId, { method: method.type, method_id: method.id, actor_id: actorId }));
-    }
+    for (const method of removed) await recordFactorChange(tx, { userId, method: method.type, methodId: method.id, actorId }, false);
+    if ((await deleteRecoveryCodesOfUser(tx, userId)) > 0) await recordFactorChange(tx, { userId, method: 'recovery_codes', actorId }, false);
+    await deleteMfaChallengesOfUser(tx, userId);
     return removed.length;
   });
 }

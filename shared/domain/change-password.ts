@@ -2,6 +2,7 @@ import { withTransaction } from '../db/pool.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { expirePasswordResetsOfUser } from '../db/queries/password-resets.js';
 import { revokeRefreshTokensOfSessions } from '../db/queries/refresh-tokens.js';
+import { deleteMfaChallengesOfUser } from '../db/queries/mfa-challenges.js';
 import { revokeSessionsOfUserExcept } from '../db/queries/sessions.js';
 import { lockCredentialsById, updatePasswordHash } from '../db/queries/users.js';
 import { AppError } from '../errors.js';
@@ -34,6 +35,7 @@ export async function changePassword(
     // A reset link mailed before the change would otherwise still override it.
     await expirePasswordResetsOfUser(tx, user.userId);
     const revoked = await revokeSessionsOfUserExcept(tx, user.userId, user.sessionId);
+    await deleteMfaChallengesOfUser(tx, user.userId);
     await revokeRefreshTokensOfSessions(tx, revoked);
     await recordSessionsRevoked(tx, user.userId, revoked, 'password_change');
     await insertOutboxEvent(tx, createEvent('PasswordChanged', user.userId, { reason: 'change', sessions_revoked: revoked.length }));

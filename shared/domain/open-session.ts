@@ -20,6 +20,8 @@ export interface SessionOpening {
   userAgent: string | undefined;
   /** The hash the password was verified against: the session opens only while it is still the stored one. */
   verifiedHash: string;
+  /** How the user proved who they are (RFC 8176): the access token's amr, kept with the session. */
+  amr: readonly string[];
 }
 
 /**
@@ -43,6 +45,6 @@ export async function openSession(
   if (!outcome?.recorded) return { refusedBy: outcome };
   const sessionId = outcome.recorded.session_id;
   return {
-    issued: { sessionId, accessToken: accessTokens.sign({ sub: opening.userId, sid: sessionId, roles: outcome.recorded.roles }), expiresIn: accessTokens.ttlSeconds, refreshToken },
+    issued: { sessionId, accessToken: accessTokens.sign({ sub: opening.userId, sid: sessionId, roles: outcome.recorded.roles, amr: opening.amr }), expiresIn: accessTokens.ttlSeconds, refreshToken },
   };
 }

@@ -23,6 +23,7 @@ interface Refreshed {
   userId: string;
   sessionId: string;
   roles: string[];
+  amr: string[];
   refreshToken: string;
 }
 
@@ -41,7 +42,7 @@ export async function refreshSession(deps: RefreshDeps, presented: string): Prom
   if (!refreshed) throw new AppError('invalid_token');
   return {
     sessionId: refreshed.sessionId,
-    accessToken: deps.accessTokens.sign({ sub: refreshed.userId, sid: refreshed.sessionId, roles: refreshed.roles }),
+    accessToken: deps.accessTokens.sign({ sub: refreshed.userId, sid: refreshed.sessionId, roles: refreshed.roles, amr: refreshed.amr }),
     expiresIn: deps.accessTokens.ttlSeconds,
     refreshToken: refreshed.refreshToken,
   };
@@ -58,7 +59,7 @@ async function rotateAtOnce(deps: RefreshDeps, presented: string): Promise<Refre
     successorHash: hashToken(refreshToken),
     idleSeconds: deps.config.sessions.idleTimeoutSeconds,
   });
-  return rotated && { userId: rotated.user_id, sessionId: rotated.session_id, roles: rotated.roles, refreshToken };
+  return rotated && { userId: rotated.user_id, sessionId: rotated.session_id, roles: rotated.roles, amr: rotated.amr, refreshToken };
 }
 
 /** A refusal returns instead of throwing, so that a revocation it made is committed. */
@@ -77,7 +78,7 @@ async function refreshInTransaction(tx: PoolClient, deps: RefreshDeps, presented
   const token = await lockRefreshTokenWithSuccessor(tx, tokenHash, sessions.refreshReuseGraceSeconds);
   if (!token || token.revoked) return undefined;
 
-  const refreshed = { userId: owner.user_id, sessionId: owner.session_id, roles: owner.roles, refreshToken: deps.refreshSuccessor.of(presented) };
+  const refreshed = { userId: owner.user_id, sessionId: owner.session_id, roles: owner.roles, amr: owner.amr, refreshToken: deps.refreshSuccessor.of(presented) };
   if (!token.consumed) {
     if (!token.live) return undefined;
     const rotated = await rotateRefreshToken(tx, {

@@ -1,4 +1,5 @@
 import type { PoolClient } from '../db/pool.js';
+import { deleteMfaChallengesOfUser } from '../db/queries/mfa-challenges.js';
 import { insertOutboxEvent } from '../db/queries/outbox.js';
 import { revokeRefreshTokensOfUser } from '../db/queries/refresh-tokens.js';
 import { revokeSessionsOfUser } from '../db/queries/sessions.js';
@@ -34,5 +35,7 @@ export async function revokeUserSessions(tx: PoolClient, userId: string, reason:
   const sessionIds = await revokeSessionsOfUser(tx, userId);
   const refreshTokens = await revokeRefreshTokensOfUser(tx, userId);
   await recordSessionsRevoked(tx, userId, sessionIds, reason, actorId);
+  // A sign-in waiting for its second step must not outlive the sessions it would join.
+  await deleteMfaChallengesOfUser(tx, userId);
   return { sessionIds, refreshTokens };
 }

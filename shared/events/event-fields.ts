@@ -50,6 +50,8 @@ export const LOGIN_FAILURE_REASONS = [
   'password_reset_required',
   // The password verified, but a change or reset committed while it was being checked.
   'password_changed',
+  // The password verified, but the second step's code (TOTP or recovery code) was wrong or used.
+  'invalid_code',
 ] as const;
 
 export const MFA_METHODS = ['totp', 'webauthn', 'recovery_codes'] as const;

@@ -29,6 +29,7 @@ export const JOB_PAYLOAD_SCHEMAS = {
   'send-new-sign-in-mail': newSignInNotice,
   'send-account-guarded-mail': eventReader(['UserLocked']),
   'send-registration-attempt-mail': eventReader(['RegistrationAttempted']),
+  'send-second-factor-mail': eventReader(['MfaEnabled', 'MfaDisabled']),
   'write-audit-log': eventReader(EVENT_TYPES),
   'score-login': eventReader(['LoginSucceeded', 'LoginFailed']),
 } satisfies Record<string, z.ZodType<{ event_id: string }>>;
@@ -43,6 +44,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   'send-new-sign-in-mail': 'email',
   'send-account-guarded-mail': 'email',
   'send-registration-attempt-mail': 'email',
+  'send-second-factor-mail': 'email',
   'write-audit-log': 'audit',
   'score-login': 'anomaly',
 };
@@ -60,6 +62,8 @@ const EVENT_REACTIONS: { [T in EventType]?: Array<JobsTaking<T>> } = {
   LoginFailed: ['score-login'],
   UserLocked: ['send-account-guarded-mail'],
   RegistrationAttempted: ['send-registration-attempt-mail'],
+  MfaEnabled: ['send-second-factor-mail'],
+  MfaDisabled: ['send-second-factor-mail'],
 };
 
 export function reactionsFor(type: EventType): JobName[] {

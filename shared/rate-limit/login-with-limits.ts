@@ -2,8 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hasEmailSignedInFromIpPrefix } from '../db/queries/login-attempts.js';
 import { canonicalEmail } from '../domain/email-address.js';
 import { AppError, type ErrorCode } from '../errors.js';
-import { loginUser, type ClientInfo, type Credentials } from '../domain/login-user.js';
-import type { IssuedTokens } from '../domain/open-session.js';
+import { loginUser, type ClientInfo, type Credentials, type SignInOutcome } from '../domain/login-user.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 
@@ -26,20 +25,21 @@ type Deps = Parameters<typeof loginUser>[0] & Pick<Services, 'rateLimits'>;
  * account budget (same points) instead: guessing from elsewhere cannot lock the owner
  * out, and a known network, however many addresses it holds, guesses no faster.
  */
-export async function loginWithLimits(deps: Deps, credentials: Credentials, client: ClientInfo, log?: Logger): Promise<IssuedTokens> {
+export async function loginWithLimits(deps: Deps, credentials: Credentials, client: ClientInfo, log?: Logger): Promise<SignInOutcome> {
   const pass = await deps.rateLimits.consume(
     'login',
     { ip: client.ip, account: credentials.email },
     { isKnownNetwork: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(credentials.email), client.ip), log },
   );
   if (pass.delayMs > 0) await sleep(pass.delayMs);
-  let issued: IssuedTokens;
+  let outcome: SignInOutcome;
   try {
-    issued = await loginUser(deps, credentials, client);
+    outcome = await loginUser(deps, credentials, client);
   } catch (error) {
     if (!(error instanceof AppError && COUNTED_FAILURES.includes(error.code))) await pass.refund();
     throw error;
   }
+  // A second step still to come counts as a right password: its wrong codes have limits of their own.
   await Promise.all([pass.refund(['ip', 'account']), pass.reset(['ip_account'])]);
-  return issued;
+  return outcome;
 }

@@ -16,7 +16,7 @@ export async function erasePersonalDataOfUser(tx: PoolClient, userId: string): P
   );
   await tx.query('UPDATE sessions SET user_agent = NULL, ip_addr = NULL WHERE user_id = $1', [userId]);
   await tx.query('UPDATE login_attempts SET email = NULL, ip_addr = NULL, user_agent = NULL WHERE user_id = $1', [userId]);
-  for (const table of ['mfa_methods', 'password_resets', 'email_verification_tokens', 'security_tokens']) {
+  for (const table of ['mfa_methods', 'recovery_codes', 'mfa_challenges', 'password_resets', 'email_verification_tokens', 'security_tokens']) {
     await tx.query(`DELETE FROM ${table} WHERE user_id = $1`, [userId]);
   }
 }

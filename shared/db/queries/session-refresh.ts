@@ -15,6 +15,7 @@ export interface RefreshTokenOwner {
   status: UserStatus;
   session_id: string;
   roles: string[];
+  amr: string[];
 }
 
 /**
@@ -25,7 +26,7 @@ export interface RefreshTokenOwner {
 export async function lockOwnerOfRefreshToken(db: Queryable, tokenHash: string): Promise<RefreshTokenOwner | undefined> {
   const { rows } = await db.query<RefreshTokenOwner>({
     name: 'refresh-lock-owner',
-    text: `SELECT u.id AS user_id, u.status, s.id AS session_id, ${roleNamesOfSql('u.id')} AS roles
+    text: `SELECT u.id AS user_id, u.status, s.id AS session_id, s.amr, ${roleNamesOfSql('u.id')} AS roles
              FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
             WHERE t.token_hash = $1
               FOR SHARE OF u`,
@@ -90,6 +91,8 @@ export interface RotatedRefresh {
   session_id: string;
   /** The user's role names, for the access token's `roles` claim. */
   roles: string[];
+  /** The session's amr, for the access token's `amr` claim. */
+  amr: string[];
 }
 
 export interface UsableRotation {
@@ -120,7 +123,7 @@ export async function rotateUsableRefreshToken(db: Queryable, rotation: UsableRo
               WHERE t.token_hash = $1 AND u.status = 'active'
                 FOR SHARE OF u),
            live AS (
-             SELECT o.user_id, s.id AS session_id, o.token_id
+             SELECT o.user_id, s.id AS session_id, o.token_id, s.amr
                FROM owner o JOIN sessions s ON s.id = o.session_id
               WHERE s.revoked_at IS NULL AND s.expires_at > now() AND s.last_used_at > now() - make_interval(secs => $3)
                 FOR UPDATE OF s),
@@ -139,7 +142,8 @@ export async function rotateUsableRefreshToken(db: Queryable, rotation: UsableRo
              SELECT c.session_id, c.id, $2, least(u.expires_at, now() + make_interval(secs => $3))
                FROM consumed c JOIN used u ON u.id = c.session_id
              RETURNING session_id)
-         SELECT c.user_id, i.session_id, ${roleNamesOfSql('c.user_id')} AS roles FROM issued i JOIN consumed c ON c.session_id = i.session_id`,
+         SELECT c.user_id, i.session_id, ${roleNamesOfSql('c.user_id')} AS roles, l.amr
+           FROM issued i JOIN consumed c ON c.session_id = i.session_id JOIN live l ON l.session_id = c.session_id`,
     values: [rotation.tokenHash, rotation.successorHash, rotation.idleSeconds],
   });
   return rows[0];

@@ -116,3 +116,9 @@ export async function findSessionHistoryOfUser(db: Queryable, userId: string, li
   );
   return rows;
 }
+
+/** Seconds since the session's sign-in (undefined for an unknown session). */
+export async function secondsSinceSignIn(db: Queryable, sessionId: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ seconds: number }>('SELECT extract(epoch FROM now() - created_at)::float8 AS seconds FROM sessions WHERE id = $1', [sessionId]);
+  return rows[0]?.seconds;
+}

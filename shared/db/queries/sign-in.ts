@@ -13,6 +13,8 @@ export interface SignIn {
   /** The hash the password was verified against: the session opens only while it is still the stored one. */
   verifiedHash: string;
   refreshTokenHash: string;
+  /** RFC 8176 methods the sign-in used (pwd, otp, hwk, mfa ...), kept with the session for its refreshes. */
+  amr: readonly string[];
   /** The LoginSucceeded event without its data: data.session_id and data.attempt_id are written here. */
   event: EventEnvelope<'LoginSucceeded'>;
 }
@@ -43,8 +45,8 @@ export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(Sign
     name: 'record-sign-in',
     text: `WITH u AS (SELECT id, status, password_reset_required, password_hash = $11 AS password_unchanged FROM users WHERE id = $1 FOR SHARE),
        ok AS (SELECT id FROM u WHERE status = 'active' AND password_unchanged AND NOT password_reset_required),
-       s AS (INSERT INTO sessions (user_id, user_agent, ip_addr, expires_at)
-             SELECT id, $2, $3::inet, now() + make_interval(secs => $4) FROM ok RETURNING id, expires_at),
+       s AS (INSERT INTO sessions (user_id, user_agent, ip_addr, expires_at, amr)
+             SELECT id, $2, $3::inet, now() + make_interval(secs => $4), $13::text[] FROM ok RETURNING id, expires_at),
        r AS (INSERT INTO refresh_tokens (session_id, token_hash, expires_at) SELECT id, $5, expires_at FROM s),
        a AS (INSERT INTO login_attempts (user_id, email, ip_addr, user_agent, success, reason)
              SELECT id, $6, $3::inet, $2, true, NULL FROM ok RETURNING id),
@@ -67,6 +69,7 @@ export async function recordSignIn(db: Queryable, signIn: SignIn): Promise<(Sign
       signIn.event.occurred_at,
       signIn.verifiedHash,
       EVENTS_EXCHANGE,
+      signIn.amr,
     ],
   });
   const row = rows[0];

@@ -26,7 +26,7 @@ export async function findUserOverview(db: Queryable, userId: string): Promise<U
                               FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]') AS roles,
                   coalesce((SELECT json_agg(json_build_object('id', m.id, 'type', m.type, 'label', m.label,
                                                               'added_at', m.added_at, 'last_used_at', m.last_used_at) ORDER BY m.added_at)
-                              FROM mfa_methods m WHERE m.user_id = u.id), '[]') AS mfa
+                              FROM mfa_methods m WHERE m.user_id = u.id AND m.activated_at IS NOT NULL), '[]') AS mfa
              FROM users u WHERE u.id = $1`,
     values: [userId],
   });

@@ -36,15 +36,26 @@ export async function findUserById(db: Queryable, id: string): Promise<User | un
 }
 
 /**
- * Credentials of a live (not deleted) account, matched case-insensitively, and whether an
- * account guard is in force (one round trip for both: see recordSignIn). Prepared by name:
+ * Credentials of a live (not deleted) account, matched case-insensitively, whether an
+ * account guard is in force and which second factors it has (one round trip for all:
+ * see recordSignIn). Prepared by name:
  * it runs on every login.
  */
-export async function findCredentialsByEmail(db: Queryable, email: string): Promise<(UserCredentials & { guarded: boolean }) | undefined> {
-  const { rows } = await db.query<UserCredentials & { guarded: boolean }>({
+export interface SignInCredentials extends UserCredentials {
+  guarded: boolean;
+  /** The types of the activated second factors (empty for most users). */
+  mfa_types: Array<'totp' | 'webauthn'>;
+  has_recovery_codes: boolean;
+}
+
+export async function findCredentialsByEmail(db: Queryable, email: string): Promise<SignInCredentials | undefined> {
+  const { rows } = await db.query<SignInCredentials>({
     name: 'find-credentials-by-email',
     text: `SELECT id, status, password_hash, password_reset_required,
-                  EXISTS (SELECT 1 FROM account_guards g WHERE g.user_id = users.id AND g.guarded_until > now()) AS guarded
+                  EXISTS (SELECT 1 FROM account_guards g WHERE g.user_id = users.id AND g.guarded_until > now()) AS guarded,
+                  coalesce((SELECT array_agg(DISTINCT m.type ORDER BY m.type) FROM mfa_methods m
+                             WHERE m.user_id = users.id AND m.activated_at IS NOT NULL), '{}') AS mfa_types,
+                  EXISTS (SELECT 1 FROM recovery_codes c WHERE c.user_id = users.id AND c.used_at IS NULL) AS has_recovery_codes
              FROM users WHERE email = $1 AND status <> 'deleted'`,
     values: [email],
   });
@@ -168,4 +179,17 @@ export async function shareLockUserStatus(db: Queryable, id: string): Promise<Us
 export async function updateUserStatus(db: Queryable, userId: string, status: Exclude<UserStatus, 'deleted'>): Promise<User> {
   const { rows } = await db.query<User>(`UPDATE users SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`, [userId, status]);
   return rows[0]!;
+}
+
+/** What the second step of a sign-in re-reads under the user's (shared) lock before it opens the session. */
+export interface SecondStepState {
+  status: UserStatus;
+  email: string;
+  password_hash: string;
+  password_reset_required: boolean;
+}
+
+export async function lockUserForSecondStep(db: Queryable, userId: string): Promise<SecondStepState | undefined> {
+  const { rows } = await db.query<SecondStepState>('SELECT status, email, password_hash, password_reset_required FROM users WHERE id = $1 FOR SHARE', [userId]);
+  return rows[0];
 }
