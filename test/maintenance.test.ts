@@ -122,6 +122,13 @@ describe('maintenance', () => {
     const auditGone = await ids(`INSERT INTO audit_logs (user_id, action, created_at) VALUES ($1, 'test.old', now() - interval '366 days') RETURNING id`, [userId]);
     const auditKept = await ids(`INSERT INTO audit_logs (user_id, action, created_at) VALUES ($1, 'test.recent', now() - interval '364 days') RETURNING id`, [userId]);
 
+    const challengesGone = await ids(
+      `INSERT INTO mfa_challenges (user_id, purpose, token_hash, expires_at) SELECT $1, 'login', md5(random()::text), now() - interval '2 hours' FROM generate_series(1, 3) RETURNING id`,
+      [userId],
+    );
+    // Expired within the last hour: kept a while, so an answer racing its expiry finds it.
+    const challengesKept = await ids(`INSERT INTO mfa_challenges (user_id, purpose, token_hash, expires_at) VALUES ($1, 'login', md5(random()::text), now() - interval '5 minutes') RETURNING id`, [userId]);
+
     // A guard that lapsed with no sign-in attempt since: announced by the run, not deleted.
     await pool().query(
       `INSERT INTO account_guards (user_id, reason, guarded_from, guarded_until) VALUES ($1, 'failure_burst', now() - interval '2 hours', now() - interval '1 hour')`,
@@ -143,6 +150,7 @@ describe('maintenance', () => {
       reactions: 1,
       login_attempts: 5,
       audit_logs: 1,
+      mfa_challenges: 3,
     });
     const finished = lines.find((line) => line.msg === 'maintenance purge finished');
     expect(finished?.removed).to.deep.equal(report.removed);
@@ -156,6 +164,7 @@ describe('maintenance', () => {
     expect(reactions.map((row) => row.event_id)).to.have.members(reactionEvents.slice(1));
     expect(await existing('login_attempts', [...attemptsGone, ...attemptsKept])).to.deep.equal(attemptsKept);
     expect(await existing('audit_logs', [...auditGone, ...auditKept])).to.deep.equal(auditKept);
+    expect(await existing('mfa_challenges', [...challengesGone, ...challengesKept])).to.deep.equal(challengesKept);
     expect(report.removed.account_guards_released).to.be.at.least(1);
     const { rows: unlocked } = await pool().query(`SELECT payload FROM outbox WHERE aggregate_id = $1 AND type = 'UserUnlocked'`, [userId]);
     expect(unlocked.map((row) => row.payload.data.reason)).to.deep.equal(['guard_expired']);

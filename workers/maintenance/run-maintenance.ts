@@ -1,3 +1,4 @@
+import { deleteExpiredMfaChallenges } from '../../shared/db/queries/mfa-challenges.js';
 import type { Config } from '../../shared/config/config.js';
 import { withTransaction, type Pool } from '../../shared/db/pool.js';
 import { findLapsedAccountGuards } from '../../shared/db/queries/account-guards.js';
@@ -73,6 +74,7 @@ export async function runMaintenance(pool: Pool, settings: MaintenanceSettings, 
   await purge('outbox', (limit) => deletePublishedOutboxOlderThan(pool, retention.outboxDays, limit));
   await purge('reactions', (limit) => deleteCompletedReactionsOlderThan(pool, retention.reactionDays, limit));
   await purge('login_attempts', (limit) => deleteLoginAttemptsOlderThan(pool, retention.loginAttemptDays, limit));
+  await purge('mfa_challenges', (limit) => deleteExpiredMfaChallenges(pool, limit));
   await purge('audit_logs', (limit) => withTransaction(pool, (tx) => deleteAuditLogsOlderThan(tx, retention.auditDays, limit)));
 
   // Not a purge: guards that lapsed with no attempt since get their UserUnlocked now.
