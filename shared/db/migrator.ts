@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
+import { acquireMigrationLock, releaseMigrationLock } from './migration-lock.js';
 import type { Pool } from './pool.js';
 
 export class MigrationError extends Error {}
@@ -11,9 +12,6 @@ interface MigrationFile {
   sql: string;
   checksum: string;
 }
-
-/** Any fixed 64-bit number works; this one is "user-services migrations" to every process. */
-const MIGRATION_LOCK_KEY = '7215011634110211500';
 
 function readMigrations(dir: string): MigrationFile[] {
   return fs
@@ -35,7 +33,7 @@ export async function migrate(pool: Pool, dir: string, log: Logger): Promise<str
   const files = readMigrations(dir);
   const client = await pool.connect();
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await acquireMigrationLock(client, log);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       name       text PRIMARY KEY,
       checksum   text NOT NULL,
@@ -72,7 +70,7 @@ export async function migrate(pool: Pool, dir: string, log: Logger): Promise<str
     log.info({ applied: pending.length, total: files.length }, pending.length ? 'migrations applied' : 'database schema is up to date');
     return pending.map((file) => file.name);
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    client.release();
+    // A session that cannot give the lock back is closed instead, which ends the lock too.
+    client.release(!(await releaseMigrationLock(client)));
   }
 }
