@@ -90,6 +90,7 @@ describe('GET /docs (API reference)', () => {
     const document = (await request<OpenApiDocument>('GET', '/openapi.json')).body;
     const operation = firstOperation(document);
     const origin = testApp().url;
+    const bundle = bundleUrl((await request('GET', '/docs')).text);
     await withPage(async (page, record) => {
       await page.goto(`${origin}/docs`);
       await page.locator('h1', { hasText: document.info.title }).waitFor();
@@ -103,7 +104,7 @@ describe('GET /docs (API reference)', () => {
       const headingFont = await page.evaluate(`getComputedStyle(document.querySelector('h1')).fontFamily`);
       const screenshot = await record.screenshot('api-docs');
       console.log(`      screenshot of /docs: ${screenshot}`);
-      expect(record.requests, 'the page, its bundle and the document were asked for').to.include.members([`${origin}/docs`, `${origin}/openapi.json`]);
+      expect(record.requests, 'the page, its bundle and the document were asked for').to.include.members([`${origin}/docs`, `${origin}${bundle}`, `${origin}/openapi.json`]);
       expect(requestsOutside(record, origin), 'requests to another origin').to.deep.equal([]);
       expect(record.cspViolations, 'CSP violations').to.deep.equal([]);
       expect(record.consoleErrors, 'console errors').to.deep.equal([]);
