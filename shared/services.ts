@@ -21,7 +21,7 @@ export interface Services {
   passwordPolicy: PasswordPolicy;
   keys: SigningKeyStore;
   accessTokens: AccessTokens;
-  /** Limits per IP and account, shared by every API instance through Redis (README, "Rate limits"). */
+  /** Limits per IP and account, shared by every API instance through Redis (docs/api.md, "Rate limits"). */
   rateLimits: RateLimits;
   refreshSuccessor: RefreshTokenSuccessor;
   /** GET /ready's check; it caches the broker's answer for the process. */
