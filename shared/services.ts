@@ -23,7 +23,7 @@ export interface Services {
   /** AES-256-GCM for secrets at rest (signing keys, TOTP seeds) under APP_SECRET. */
   secretBox: SecretBox;
   accessTokens: AccessTokens;
-  /** Limits per IP and account, shared by every API instance through Redis (README, "Rate limits"). */
+  /** Limits per IP and account, shared by every API instance through Redis (docs/api.md, "Rate limits"). */
   rateLimits: RateLimits;
   refreshSuccessor: RefreshTokenSuccessor;
   /** GET /ready's check; it caches the broker's answer for the process. */

@@ -37,7 +37,10 @@ export interface Config {
   usingDevSecret: boolean;
   trustProxyHops: number;
   migrateOnStart: boolean;
-  /** POST /register answers 201 for a taken address too, and mails its owner instead (README). */
+  /**
+   * POST /register answers 201 for a taken address too, and mails its owner instead
+   * (docs/security.md, "Registration without enumeration").
+   */
   registerEnumerationSafe: boolean;
   /** The issuer authenticator apps show for this service's TOTP entries. */
   totpIssuer: string;
@@ -54,7 +57,7 @@ export interface Config {
   smtpMaxConnections: number;
   workerQueues: WorkerRole[];
   queuePrefix: string;
-  /** Per-action, per-key limits (README, "Rate limits"); RATE_LIMIT_SCALE is applied. */
+  /** Per-action, per-key limits (docs/api.md, "Rate limits"); RATE_LIMIT_SCALE is applied. */
   rateLimits: RateLimitSettings;
   hashing: {
     concurrency: number;
@@ -64,7 +67,7 @@ export interface Config {
     parallelism: number;
   };
   passwords: { minLength: number; maxLength: number; minScore: number };
-  /** Days rows are kept before the maintenance purge removes them (README, "Maintenance"). */
+  /** Days rows are kept before the maintenance purge removes them (docs/operations.md, "Maintenance"). */
   retention: {
     /** Sessions (and their refresh tokens) this long after they expired or were revoked. */
     sessionDays: number;
@@ -88,7 +91,7 @@ export interface Config {
     /** Leeway for exp and nbf against clocks that disagree a little. */
     clockToleranceSeconds: number;
   };
-  /** ES256 signing keys and their rotation (README, "Signing keys"). */
+  /** ES256 signing keys and their rotation (docs/api.md, "Signing keys"). */
   signingKeys: {
     /** The maintenance role rotates when the newest key is this old. */
     rotationDays: number;
@@ -97,7 +100,7 @@ export interface Config {
     /** How often every process reads the keys again, to follow a rotation. */
     reloadSeconds: number;
   };
-  /** Session lifetimes and refresh token rotation (README, "Sessions and refresh"). */
+  /** Session lifetimes and refresh token rotation (docs/api.md, "Sessions and refresh"). */
   sessions: {
     /** A session ends this long after its sign-in, however often it is refreshed. */
     absoluteTtlSeconds: number;
@@ -106,7 +109,7 @@ export interface Config {
     /** A consumed refresh token presented again within this long gets the same successor instead of revoking the session. */
     refreshReuseGraceSeconds: number;
   };
-  /** Login anomaly scoring (README, "Login anomaly scoring"). */
+  /** Login anomaly scoring (docs/security.md, "Login anomaly scoring"). */
   anomaly: {
     /** A successful sign-in scoring at least this (0-100) mails a "new sign-in" notice. */
     notifyThreshold: number;
@@ -122,7 +125,7 @@ export interface Config {
     /** Lifetime of a "this wasn't me" link. */
     notMeTtlSeconds: number;
   };
-  /** The outbox relay (README, "Consuming events"). */
+  /** The outbox relay (docs/operations.md, "The outbox relay"). */
   relay: {
     /** Rows claimed, published and marked per batch. */
     batchSize: number;

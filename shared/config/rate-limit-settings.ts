@@ -27,7 +27,7 @@ export interface RateLimitSettings {
 }
 
 /**
- * The defaults (README, "Rate limits"), unscaled. Login limits count failed attempts;
+ * The defaults (docs/api.md, "Rate limits"), unscaled. Login limits count failed attempts;
  * the others count every request. verify, reset and refresh carry a token, not an
  * account, so only their address is known before the work is done.
  * LOGIN_ACCOUNT must stay below half of ANOMALY_GUARD_FAILURES (a fixed window lets
