@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { registerUser } from '../../shared/domain/register-user.js';
 import { loginWithLimits } from '../../shared/rate-limit/login-with-limits.js';
 import { defineRoute } from '../contract/route-declaration.js';
-import { localeField, optionalText, requiredString, timeZoneField, TOKEN_EXAMPLE, tokenBody } from '../schemas.js';
+import { clientInfo } from '../middleware/koa-client-ip.js';
+import { credentialsBody, localeField, optionalText, requiredString, timeZoneField, TOKEN_EXAMPLE, tokenBody } from '../schemas.js';
 import { tokenReply } from '../token-response.js';
 
 /** Lengths here only bound the input; the domain applies the real email and password rules. */
@@ -12,11 +13,6 @@ const registerBody = z.strictObject({
   display_name: optionalText(100),
   locale: localeField,
   time_zone: timeZoneField,
-});
-
-const loginBody = z.strictObject({
-  email: requiredString(1024),
-  password: requiredString(4096),
 });
 
 export const registerRoute = defineRoute({
@@ -58,12 +54,12 @@ export const loginRoute = defineRoute({
     'Unknown addresses and wrong passwords get the same 401 after the same work. The account state (locked, disabled, reset required) is told only after the right password. Failed attempts are limited per IP, per account and per both, with a progressive delay before the hard limit.',
   tag: 'Sign-in',
   access: 'public',
-  request: { body: loginBody, example: { email: 'ada@example.com', password: 'a long passphrase of mine' } },
+  request: { body: credentialsBody, example: { email: 'ada@example.com', password: 'a long passphrase of mine' } },
   responses: {
     200: { description: 'Signed in: an access token and the first refresh token of a new session.', json: tokenBody, example: TOKEN_EXAMPLE },
   },
   errors: ['invalid_credentials', 'account_locked', 'account_disabled', 'password_reset_required', 'rate_limited', 'unavailable'],
 }).handle(async ({ body, ctx, services, log }) => {
-  const issued = await loginWithLimits(services, body, { ip: ctx.state.clientIp, userAgent: ctx.get('user-agent').slice(0, 512) || undefined }, log);
+  const issued = await loginWithLimits(services, body, clientInfo(ctx), log);
   return tokenReply(issued);
 });
