@@ -1,17 +1,21 @@
 import type { Component } from '../shared/process/boot.js';
 import { lowerHelperThreadPriority } from '../shared/process/thread-priority.js';
+import { createQueueSet } from '../shared/queues/queue-set.js';
 import type { Services } from '../shared/services.js';
 import { createApp } from './app.js';
 import { createApiServer } from './http-server.js';
 
 /**
- * Starts the HTTP API on PORT. stop() stops accepting, answers the requests still waiting
- * for a hashing slot with 503, waits for every request handler to finish (so none runs
- * on after the database pool is closed), then closes the server.
+ * Starts the HTTP API on PORT, with the queue dashboard over the web process's own
+ * queues. stop() stops accepting, answers the requests still waiting for a hashing slot
+ * with 503, waits for every request handler to finish (so none runs on after the
+ * database pool is closed), then closes the server and the queues.
  */
 export async function startHttpServer(services: Services): Promise<Component> {
   const { config, log } = services;
-  const handle = createApp(services).callback();
+  // The producer side: a dashboard request fails fast while Redis is away.
+  const queueSet = createQueueSet(config, log, 'producer');
+  const handle = createApp(services, queueSet.queues).callback();
   // Koa's handler promise settles when the middleware is done, even for a request whose
   // connection was cut: that, not the socket, is what must end before the pool does.
   const handlers = new Set<Promise<void>>();
@@ -22,6 +26,9 @@ export async function startHttpServer(services: Services): Promise<Component> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, () => resolve());
+  }).catch(async (error: unknown) => {
+    await queueSet.close();
+    throw error;
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -44,6 +51,7 @@ export async function startHttpServer(services: Services): Promise<Component> {
       await closed;
       clearInterval(idleSweep);
       clearTimeout(cutoff);
+      await queueSet.close();
     },
   };
 }
