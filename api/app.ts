@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import type { Queues } from '../shared/queues/queues.js';
 import type { Services } from '../shared/services.js';
+import { queueDashboard } from './dashboard/queue-dashboard.js';
 import { clientIp } from './middleware/koa-client-ip.js';
 import { errorHandler } from './middleware/koa-error-handler.js';
 import { jsonBody } from './middleware/koa-json-body.js';
@@ -13,8 +15,12 @@ import type { AppState } from './app-state.js';
 
 export const JSON_BODY_LIMIT = 64 * 1024;
 
-/** The HTTP API as a Koa app over the given services; listening is the caller's job. */
-export function createApp(services: Services): Koa<AppState> {
+/**
+ * The HTTP API as a Koa app over the given services, with the queue dashboard over the
+ * web process's queues (createQueueSet(..., 'producer'), built once by the caller, who
+ * closes them); listening is the caller's job too.
+ */
+export function createApp(services: Services, queues: Queues): Koa<AppState> {
   const routes = appRoutes(services.config);
   const app = new Koa<AppState>();
   // Errors are answered and logged by errorHandler; Koa's own printer stays quiet.
@@ -29,6 +35,8 @@ export function createApp(services: Services): Koa<AppState> {
   const formPaths = routes.filter((route) => route.request?.form).map((route) => route.path);
   app.use(errorHandler(services.log, formPaths));
   app.use(jsonBody({ limit: JSON_BODY_LIMIT, formPaths }));
+  // Bull Board reads the bodies jsonBody parsed (its own parser skips a parsed one), under the same limits.
+  app.use(queueDashboard(services, queues));
   // One root router: a request is matched once against every route, not once per router.
   const root = new Router<AppState>();
   mountRoutes(root, routes, services);

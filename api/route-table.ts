@@ -5,6 +5,7 @@ import { buildOpenApiDocument } from './contract/openapi-document.js';
 import type { RouteDeclaration } from './contract/route-declaration.js';
 import { listFailedOutboxRoute, listGivenUpReactionsRoute, replayOutboxRoute, replayReactionsRoute, searchAuditRoute } from './routes/admin-operations.js';
 import { grantUserRoleRoute, revokeUserRoleRoute } from './routes/admin-roles.js';
+import { adminSecondStepRoute, adminSignInPageRoute, adminSignInRoute, adminSignOutPageRoute, adminSignOutRoute } from './routes/admin-sign-in.js';
 import { clearUserMfaRoute, deleteUserRoute, getUserRoute, listUsersRoute, revokeUserSessionsRoute, setUserStatusRoute } from './routes/admin-users.js';
 import { changePasswordRoute, deleteAccountRoute, exportAccountRoute } from './routes/account.js';
 import { loginRoute, registerRoute } from './routes/auth.js';
@@ -65,6 +66,11 @@ export const API_ROUTES: readonly RouteDeclaration[] = [
   replayOutboxRoute,
   listGivenUpReactionsRoute,
   replayReactionsRoute,
+  adminSignInPageRoute,
+  adminSignInRoute,
+  adminSecondStepRoute,
+  adminSignOutPageRoute,
+  adminSignOutRoute,
 ];
 
 /**

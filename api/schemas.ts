@@ -9,6 +9,12 @@ export function requiredString(max: number) {
     .max(max, { error: `must be at most ${max} characters` });
 }
 
+/** An email and a password to sign in with: POST /login and the dashboard's sign-in form. Lengths only bound the input. */
+export const credentialsBody = z.strictObject({
+  email: requiredString(1024),
+  password: requiredString(4096),
+});
+
 // eslint-disable-next-line no-control-regex
 const NO_CONTROL = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
 

@@ -1,6 +1,7 @@
 import net, { type AddressInfo } from 'node:net';
 import type { Component } from '../shared/process/boot.js';
 import { lowerHelperThreadPriority } from '../shared/process/thread-priority.js';
+import { createQueueSet } from '../shared/queues/queue-set.js';
 import type { Services } from '../shared/services.js';
 import { createApp } from './app.js';
 import { createApiServer } from './http-server.js';
@@ -16,13 +17,17 @@ function describeListening({ address, port }: AddressInfo): { where: string; url
 }
 
 /**
- * Starts the HTTP API on HOST (every interface when unset) and PORT. stop() stops accepting, answers the requests still waiting
- * for a hashing slot with 503, waits for every request handler to finish (so none runs
- * on after the database pool is closed), then closes the server.
+ * Starts the HTTP API on HOST (every interface when unset) and PORT, with the queue
+ * dashboard over the web process's own queues. stop() stops accepting, answers the
+ * requests still waiting for a hashing slot with 503, waits for every request handler to
+ * finish (so none runs on after the database pool is closed), then closes the server and
+ * the queues.
  */
 export async function startHttpServer(services: Services): Promise<Component> {
   const { config, log } = services;
-  const handle = createApp(services).callback();
+  // The producer side: a dashboard request fails fast while Redis is away.
+  const queueSet = createQueueSet(config, log, 'producer');
+  const handle = createApp(services, queueSet.queues).callback();
   // Koa's handler promise settles when the middleware is done, even for a request whose
   // connection was cut: that, not the socket, is what must end before the pool does.
   const handlers = new Set<Promise<void>>();
@@ -33,6 +38,9 @@ export async function startHttpServer(services: Services): Promise<Component> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: config.port, host: config.host }, () => resolve());
+  }).catch(async (error: unknown) => {
+    await queueSet.close();
+    throw error;
   });
   const bound = server.address() as AddressInfo;
   const { where, url } = describeListening(bound);
@@ -58,6 +66,7 @@ export async function startHttpServer(services: Services): Promise<Component> {
       await closed;
       clearInterval(idleSweep);
       clearTimeout(cutoff);
+      await queueSet.close();
     },
   };
 }

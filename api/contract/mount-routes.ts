@@ -45,8 +45,9 @@ function endpoint(route: RouteDeclaration, services: Services): AppMiddleware {
       reply = (await route.handler(input)) as AnyReply;
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500 || !answersWithPage(route, ctx)) throw error;
-      const { status, page } = route.pageOnFailure!(error, { body: ctx.request.body }, services);
-      sendPage(ctx, status, page);
+      const answer = route.pageOnFailure!(error, { body: ctx.request.body }, services);
+      if (!answer) throw error;
+      sendPage(ctx, answer.status, answer.page);
       return;
     }
     for (const [name, value] of Object.entries(reply.headers ?? {})) ctx.set(name, value);

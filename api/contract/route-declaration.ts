@@ -103,9 +103,10 @@ export interface RouteSpec<Req extends RequestSpec = RequestSpec, A extends Acce
   /**
    * The page a person at a browser gets when the input or the handler fails with an
    * expected error: for GET page routes and for form posts (a rate limit or an unreadable
-   * body before the route runs gets the error handler's generic page instead).
+   * body before the route runs gets the error handler's generic page instead, and so does
+   * an error for which this returns undefined).
    */
-  pageOnFailure?(error: AppError, raw: { body: unknown }, services: Services): PageReply;
+  pageOnFailure?(error: AppError, raw: { body: unknown }, services: Services): PageReply | undefined;
 }
 
 export interface RouteDeclaration<Req extends RequestSpec = RequestSpec, A extends Access = Access, R extends ResponseSpecs = ResponseSpecs>

@@ -1,5 +1,6 @@
 import net from 'node:net';
-import type { AppMiddleware } from '../app-state.js';
+import type { ClientInfo } from '../../shared/domain/login-user.js';
+import type { AppContext, AppMiddleware } from '../app-state.js';
 
 function clean(address: string | undefined): string | undefined {
   const ip = address?.trim().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
@@ -21,4 +22,9 @@ export function clientIp(trustProxyHops: number): AppMiddleware {
     ctx.state.clientIp = ip;
     return next();
   };
+}
+
+/** Who signs in, as login_attempts records it: the client IP and the user agent (bounded). */
+export function clientInfo(ctx: AppContext): ClientInfo {
+  return { ip: ctx.state.clientIp, userAgent: ctx.get('user-agent').slice(0, 512) || undefined };
 }

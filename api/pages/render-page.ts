@@ -5,8 +5,12 @@ export interface PageForm {
   /** Relative to the page (so it posts to the same route, under any path prefix). */
   action: string;
   hidden: Record<string, string>;
-  /** Visible inputs: password fields only, the one kind these pages ask for. */
-  passwordFields?: Array<{ name: string; label: string; minLength: number; maxLength: number }>;
+  /** A visible email input, shown before the password fields (the dashboard's sign-in page). */
+  emailField?: { name: string; label: string; value?: string };
+  /** Visible password inputs; `current` for a sign-in (the browser offers the saved one), a new password otherwise. */
+  passwordFields?: Array<{ name: string; label: string; minLength: number; maxLength: number; current?: true }>;
+  /** A visible one-time-code input (the dashboard's second step). */
+  codeField?: { name: string; label: string; maxLength: number };
   submit: string;
 }
 
@@ -22,14 +26,22 @@ function renderForm(form: PageForm): string {
   const hidden = Object.entries(form.hidden)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('\n');
+  const email = form.emailField
+    ? `<label for="${escapeHtml(form.emailField.name)}">${escapeHtml(form.emailField.label)}</label>\n` +
+      `<input type="email" id="${escapeHtml(form.emailField.name)}" name="${escapeHtml(form.emailField.name)}" value="${escapeHtml(form.emailField.value ?? '')}" autocomplete="username" required>\n`
+    : '';
   const fields = (form.passwordFields ?? [])
     .map(
       (field) =>
         `<label for="${escapeHtml(field.name)}">${escapeHtml(field.label)}</label>\n` +
-        `<input type="password" id="${escapeHtml(field.name)}" name="${escapeHtml(field.name)}" autocomplete="new-password" required minlength="${field.minLength}" maxlength="${field.maxLength}">`,
+        `<input type="password" id="${escapeHtml(field.name)}" name="${escapeHtml(field.name)}" autocomplete="${field.current ? 'current-password' : 'new-password'}" required minlength="${field.minLength}" maxlength="${field.maxLength}">`,
     )
     .join('\n');
-  return `<form method="post" action="${escapeHtml(form.action)}">\n${hidden}\n${fields}\n<button type="submit">${escapeHtml(form.submit)}</button>\n</form>`;
+  const code = form.codeField
+    ? `<label for="${escapeHtml(form.codeField.name)}">${escapeHtml(form.codeField.label)}</label>\n` +
+      `<input type="text" id="${escapeHtml(form.codeField.name)}" name="${escapeHtml(form.codeField.name)}" inputmode="numeric" autocomplete="one-time-code" required maxlength="${form.codeField.maxLength}">\n`
+    : '';
+  return `<form method="post" action="${escapeHtml(form.action)}">\n${hidden}\n${email}${fields}${code}\n<button type="submit">${escapeHtml(form.submit)}</button>\n</form>`;
 }
 
 /**
@@ -41,7 +53,7 @@ export function renderPage(page: Page): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escapeHtml(page.title)}</title>
 <style>body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#111;max-width:28rem;margin:4rem auto;padding:0 1rem;line-height:1.5}
-label{display:block;margin:1rem 0 .25rem}input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}
+label{display:block;margin:1rem 0 .25rem}input[type=email],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}
 button{margin-top:1rem;padding:.6rem 1.2rem;background:#1d4ed8;color:#fff;border:0;border-radius:.3rem;font-size:1rem}
 .error{color:#b91c1c}</style></head>
 <body><main>

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { registerUser } from '../../shared/domain/register-user.js';
 import { loginWithLimits } from '../../shared/rate-limit/login-with-limits.js';
 import { defineRoute } from '../contract/route-declaration.js';
-import { localeField, optionalText, requiredString, timeZoneField, TOKEN_EXAMPLE, tokenBody } from '../schemas.js';
-import { clientOf } from '../client-info.js';
+import { clientInfo } from '../middleware/koa-client-ip.js';
+import { credentialsBody, localeField, optionalText, requiredString, timeZoneField, TOKEN_EXAMPLE, tokenBody } from '../schemas.js';
 import { mfaRequiredBody, mfaRequiredReply, tokenReply } from '../token-response.js';
 
 /** Lengths here only bound the input; the domain applies the real email and password rules. */
@@ -13,11 +13,6 @@ const registerBody = z.strictObject({
   display_name: optionalText(100),
   locale: localeField,
   time_zone: timeZoneField,
-});
-
-const loginBody = z.strictObject({
-  email: requiredString(1024),
-  password: requiredString(4096),
 });
 
 export const registerRoute = defineRoute({
@@ -59,7 +54,7 @@ export const loginRoute = defineRoute({
     'Unknown addresses and wrong passwords get the same 401 after the same work. The account state (locked, disabled, reset required) is told only after the right password. Failed attempts are limited per IP, per account and per both, with a progressive delay before the hard limit.',
   tag: 'Sign-in',
   access: 'public',
-  request: { body: loginBody, example: { email: 'ada@example.com', password: 'a long passphrase of mine' } },
+  request: { body: credentialsBody, example: { email: 'ada@example.com', password: 'a long passphrase of mine' } },
   responses: {
     200: {
       description:
@@ -70,6 +65,6 @@ export const loginRoute = defineRoute({
   },
   errors: ['invalid_credentials', 'account_locked', 'account_disabled', 'password_reset_required', 'rate_limited', 'unavailable'],
 }).handle(async ({ body, ctx, services, log }) => {
-  const outcome = await loginWithLimits(services, body, clientOf(ctx), log);
+  const outcome = await loginWithLimits(services, body, clientInfo(ctx), log);
   return outcome.kind === 'signed-in' ? tokenReply(outcome.tokens) : mfaRequiredReply(outcome);
 });

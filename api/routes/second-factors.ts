@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { activateTotp, enrollTotp, recoveryCodeAnswer, removeTotp, renewRecoveryCodes, totpAnswer } from '../../shared/domain/second-factor/totp-factor.js';
 import { completeSecondStep } from '../../shared/domain/sign-in/complete-second-step.js';
-import { clientOf } from '../client-info.js';
+import { clientInfo } from '../middleware/koa-client-ip.js';
 import { defineRoute } from '../contract/route-declaration.js';
 import { requiredString, TOKEN_EXAMPLE, tokenBody } from '../schemas.js';
 import { tokenReply } from '../token-response.js';
@@ -118,6 +118,6 @@ export const loginMfaRoute = defineRoute({
   errors: ['invalid_token', 'invalid_code', 'account_locked', 'account_disabled', 'password_reset_required', 'rate_limited'],
 }).handle(async ({ body, ctx, services, log }) => {
   const answer = body.code !== undefined ? totpAnswer(services, body.code) : recoveryCodeAnswer(body.recovery_code!);
-  const issued = await completeSecondStep(services, { token: body.mfa_token, purpose: 'login', client: clientOf(ctx), log }, answer);
+  const issued = await completeSecondStep(services, { token: body.mfa_token, purpose: 'login', client: clientInfo(ctx), log }, answer);
   return tokenReply(issued);
 });

@@ -7,6 +7,7 @@ import type { Services } from '../services.js';
 
 /** What a sign-in or a refresh hands the client: the session's access token and its refresh token. */
 export interface IssuedTokens {
+  userId: string;
   sessionId: string;
   accessToken: string;
   expiresIn: number;
@@ -45,6 +46,12 @@ export async function openSession(
   if (!outcome?.recorded) return { refusedBy: outcome };
   const sessionId = outcome.recorded.session_id;
   return {
-    issued: { sessionId, accessToken: accessTokens.sign({ sub: opening.userId, sid: sessionId, roles: outcome.recorded.roles, amr: opening.amr }), expiresIn: accessTokens.ttlSeconds, refreshToken },
+    issued: {
+      userId: opening.userId,
+      sessionId,
+      accessToken: accessTokens.sign({ sub: opening.userId, sid: sessionId, roles: outcome.recorded.roles, amr: opening.amr }),
+      expiresIn: accessTokens.ttlSeconds,
+      refreshToken,
+    },
   };
 }

@@ -41,6 +41,7 @@ export async function refreshSession(deps: RefreshDeps, presented: string): Prom
   const refreshed = (await rotateAtOnce(deps, presented)) ?? (await refreshStepByStep(deps, presented));
   if (!refreshed) throw new AppError('invalid_token');
   return {
+    userId: refreshed.userId,
     sessionId: refreshed.sessionId,
     accessToken: deps.accessTokens.sign({ sub: refreshed.userId, sid: refreshed.sessionId, roles: refreshed.roles, amr: refreshed.amr }),
     expiresIn: deps.accessTokens.ttlSeconds,

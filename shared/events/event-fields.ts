@@ -39,6 +39,9 @@ export const SESSION_END_REASONS = [
   'refresh_token_reuse',
   'admin',
   'session_limit',
+  // A correct sign-in at the dashboard's sign-in page by an account without the admin role:
+  // its session is ended at once, since no one was handed its tokens.
+  'not_admin',
 ] as const;
 
 /** Why a sign-in with an existing account's email failed: LoginFailed's data.reason. */

@@ -19,6 +19,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Another app than the shared test app. */
   baseUrl?: string;
+  /** `manual`: a redirect is the response, not followed. */
+  redirect?: 'follow' | 'manual';
 }
 
 let contract: Promise<ContractCheck> | undefined;
@@ -44,7 +46,7 @@ export async function request<T = any>(method: string, path: string, options: Re
     headers['content-type'] ??= 'application/x-www-form-urlencoded';
     body = new URLSearchParams(options.form).toString();
   }
-  const response = await fetch((options.baseUrl ?? testApp().url) + path, { method, headers, body });
+  const response = await fetch((options.baseUrl ?? testApp().url) + path, { method, headers, body, redirect: options.redirect ?? 'follow' });
   const text = await response.text();
   let parsed: unknown;
   try {

@@ -4,6 +4,7 @@ import { createApiServer } from '../../api/http-server.js';
 import { loadConfig, type Config } from '../../shared/config/config.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from '../../shared/logger.js';
+import { createQueueSet, type QueueSet } from '../../shared/queues/queue-set.js';
 import { createServices, type Services } from '../../shared/services.js';
 import { registerTestPrefix, testPrefix } from './redis-keys.js';
 import { databaseUrlFor } from './test-database.js';
@@ -11,6 +12,8 @@ import { databaseUrlFor } from './test-database.js';
 export interface TestApp {
   url: string;
   services: Services;
+  /** The web side's queues, which the dashboard shows. */
+  queueSet: QueueSet;
   close(): Promise<void>;
 }
 
@@ -59,15 +62,18 @@ export async function startTestApp(database: string, overrides: NodeJS.ProcessEn
   const config: Config = loadConfig(testEnv(database, overrides));
   const services = createServices(config, createLogger(config.logLevel, undefined, logTo));
   await services.init();
-  const server = createApiServer(createApp(services).callback());
+  const queueSet = createQueueSet(config, services.log, 'producer');
+  const server = createApiServer(createApp(services, queueSet.queues).callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     services,
+    queueSet,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queueSet.close();
       await services.close();
     },
   };
