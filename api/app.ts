@@ -17,10 +17,10 @@ export const JSON_BODY_LIMIT = 64 * 1024;
 
 /**
  * The HTTP API as a Koa app over the given services, with the queue dashboard over the
- * web process's queues (createQueueSet(..., 'producer'), built once by the caller, who
- * closes them); listening is the caller's job too.
+ * web process's queues (asked for on the dashboard's first request; built once by the
+ * caller, who closes them); listening is the caller's job too.
  */
-export function createApp(services: Services, queues: Queues): Koa<AppState> {
+export function createApp(services: Services, queues: () => Promise<Queues>): Koa<AppState> {
   const routes = appRoutes(services.config);
   const app = new Koa<AppState>();
   // Errors are answered and logged by errorHandler; Koa's own printer stays quiet.

@@ -1,7 +1,7 @@
 import net, { type AddressInfo } from 'node:net';
 import type { Component } from '../shared/process/boot.js';
 import { lowerHelperThreadPriority } from '../shared/process/thread-priority.js';
-import { createQueueSet } from '../shared/queues/queue-set.js';
+import { lazyQueueSet } from '../shared/queues/lazy-queue-set.js';
 import type { Services } from '../shared/services.js';
 import { createApp } from './app.js';
 import { createApiServer } from './http-server.js';
@@ -25,9 +25,9 @@ function describeListening({ address, port }: AddressInfo): { where: string; url
  */
 export async function startHttpServer(services: Services): Promise<Component> {
   const { config, log } = services;
-  // The producer side: a dashboard request fails fast while Redis is away.
-  const queueSet = createQueueSet(config, log, 'producer');
-  const handle = createApp(services, queueSet.queues).callback();
+  // The producer side: a dashboard request fails fast while Redis is away. Built by the first one.
+  const queueSet = lazyQueueSet(config, log, 'producer');
+  const handle = createApp(services, () => queueSet.queues()).callback();
   // Koa's handler promise settles when the middleware is done, even for a request whose
   // connection was cut: that, not the socket, is what must end before the pool does.
   const handlers = new Set<Promise<void>>();

@@ -30,7 +30,7 @@ function operations(doc: Document): Array<[string, string, Operation]> {
  * OpenAPI's path form; Bull Board's own routes (UNDECLARED_PREFIXES) are left out by name.
  */
 function servedRoutes(): Set<string> {
-  const app = createApp(testApp().services, testApp().queueSet.queues);
+  const app = createApp(testApp().services, async () => testApp().queueSet.queues);
   const routers = app.middleware.map((middleware) => (middleware as { router?: Router }).router).filter((router): router is Router => router !== undefined);
   const served = new Set<string>();
   for (const router of new Set(routers)) {

@@ -1,13 +1,8 @@
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { errorHandler as bullBoardErrorHandler } from '@bull-board/api/dist/handlers/error.js';
-import { KoaAdapter } from '@bull-board/koa';
-import { QUEUE_NAMES } from '../../shared/queues/jobs.js';
 import type { Queues } from '../../shared/queues/queues.js';
 import type { Services } from '../../shared/services.js';
 import type { AppContext, AppMiddleware } from '../app-state.js';
 import { dashboardAccess } from '../middleware/koa-dashboard-access.js';
-import { DASHBOARD_PATH, isDashboardPath, SIGN_OUT_PATH } from './dashboard-paths.js';
+import { isDashboardPath } from './dashboard-paths.js';
 
 /**
  * The dashboard's Content-Security-Policy, in place of the API's (helmet's): Bull Board
@@ -47,38 +42,22 @@ function dropRemoteFonts(ctx: AppContext): void {
   if (typeof ctx.body === 'string' && ctx.response.is('html')) ctx.body = ctx.body.replace(REMOTE_FONTS, '');
 }
 
-function bullBoard(queues: Queues, log: Services['log']): AppMiddleware {
-  const serverAdapter = new KoaAdapter().setBasePath(DASHBOARD_PATH);
-  createBullBoard({
-    queues: QUEUE_NAMES.map((name) => new BullMQAdapter(queues[name])),
-    serverAdapter,
-    options: {
-      uiConfig: {
-        boardTitle: 'user-services',
-        // The header's docs icon links to another site; a way out of the session is more use there.
-        hideDocsLink: true,
-        miscLinks: [{ text: 'Sign out', url: SIGN_OUT_PATH }],
-      },
-    },
-  });
-  // Bull Board answers its handlers' failures itself (a JSON error); its own faults (a
-  // Redis outage among them) are logged here, since its mounted app reports them nowhere else.
-  serverAdapter.setErrorHandler((error) => {
-    const answer = bullBoardErrorHandler(error);
-    if ((answer.status ?? 500) >= 500) log.error({ err: error }, 'queue dashboard request failed');
-    return answer;
-  });
-  return serverAdapter.registerPlugin() as unknown as AppMiddleware;
-}
-
 /**
  * Bull Board at /admin/queues over the process's queues, for administrators only
  * (dashboardAccess), under its own CSP. Its routes are Bull Board's, not declarations,
  * so /openapi.json does not describe them. Other paths pass through.
  */
-export function queueDashboard(services: Services, queues: Queues): AppMiddleware {
+export function queueDashboard(services: Services, queues: () => Promise<Queues>): AppMiddleware {
   const access = dashboardAccess(services);
-  const board = bullBoard(queues, services.log);
+  // Built on the first dashboard request (see bull-board.ts); a failed load is tried again on the next.
+  let board: Promise<AppMiddleware> | undefined;
+  const loadBoard = (): Promise<AppMiddleware> =>
+    (board ??= Promise.all([import('./bull-board.js'), queues()])
+      .then(([module, loaded]) => module.bullBoard(loaded, services.log))
+      .catch((error: unknown) => {
+        board = undefined;
+        throw error;
+      }));
   return async (ctx, next) => {
     if (!isDashboardPath(ctx.path)) return next();
     await access(ctx, async () => {
@@ -86,7 +65,7 @@ export function queueDashboard(services: Services, queues: Queues): AppMiddlewar
       ctx.set('Content-Security-Policy', DASHBOARD_CSP_HEADER);
       // Jobs carry events, which name people: kept by no cache (Bull Board's static files set their own).
       ctx.set('Cache-Control', 'no-store');
-      await board(ctx, next);
+      await (await loadBoard())(ctx, next);
       dropRemoteFonts(ctx);
     });
   };
