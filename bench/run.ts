@@ -46,9 +46,11 @@
  *    process of its own.
  * 8. Mails per second through the email worker ÷ raw nodemailer sending the same messages
  *    to the same local SMTP sink (target >= 0.8): bench/mail.ts.
+ * 9. Startup: spawn to the first GET /health 200 of the web role and of the all-in-one
+ *    process ÷ that of a bare Koa process (reported): bench/startup.ts.
  *
  * `npm run bench -- relay mail` (or BENCH_ONLY=relay,mail) measures only the named parts:
- * `api` (figures 1-5 and GET /me), `refresh` (6), `relay` (7), `mail` (8); every part
+ * `api` (figures 1-5 and GET /me), `refresh` (6), `relay` (7), `mail` (8), `startup` (9); every part
  * when none is named. The closing summary prints every figure measured; they are written
  * as JSON to bench/results/latest.json (a subset to latest-<parts>.json).
  */
@@ -69,6 +71,7 @@ import { formatRefresh, runRefreshBench } from './refresh.js';
 import { BENCH_PARTS, selectBenchParts, type BenchPart } from './lib/bench-parts.js';
 import { formatMail, runMailBench } from './mail.js';
 import { formatRelay, runRelayBench } from './relay.js';
+import { formatStartup, runStartupBench } from './startup.js';
 import { SETTINGS } from './lib/settings.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -193,7 +196,7 @@ async function main(parts: Set<BenchPart>): Promise<void> {
   fs.mkdirSync(RESULTS, { recursive: true });
   progress(`${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   progress(`measuring: ${measured.join(', ')}`);
-  if (parts.has('api') || parts.has('refresh')) {
+  if (parts.has('api') || parts.has('refresh') || parts.has('startup')) {
     progress('compiling the app and the baselines into bench/results/build');
     await build();
   }
@@ -217,6 +220,12 @@ async function main(parts: Set<BenchPart>): Promise<void> {
     const mail = await runMailBench({ defer: (step) => cleanups.push(step) });
     report.json.mail = mail;
     report.summaries.push(formatMail(mail));
+  }
+  if (parts.has('startup')) {
+    progress('startup: spawn to the first GET /health 200, the web role and the all-in-one process beside bare Koa (bench/startup.ts)');
+    const startup = await runStartupBench({ progress, defer: (step) => cleanups.push(step) });
+    report.json.startup = startup;
+    report.summaries.push(formatStartup(startup));
   }
 
   const file = measured.length === BENCH_PARTS.length ? 'latest.json' : `latest-${measured.join('-')}.json`;

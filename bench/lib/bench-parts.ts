@@ -1,9 +1,9 @@
 /**
  * The parts `npm run bench` can measure, in the order it runs them: `api` (figures 1-5 and
  * GET /me, the web role and the all-in-one process), `refresh` (bench/refresh.ts), `relay`
- * (bench/relay.ts) and `mail` (bench/mail.ts).
+ * (bench/relay.ts), `mail` (bench/mail.ts) and `startup` (bench/startup.ts).
  */
-export const BENCH_PARTS = ['api', 'refresh', 'relay', 'mail'] as const;
+export const BENCH_PARTS = ['api', 'refresh', 'relay', 'mail', 'startup'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 /**
