@@ -68,9 +68,10 @@ import { formatMe, measureMe, type MeMeasurement } from './me.js';
 import { build, freePort, startServer, RESULTS } from './lib/processes.js';
 import { figures, formatCpuNotes, formatTable } from './lib/report.js';
 import { formatRefresh, runRefreshBench } from './refresh.js';
-import { BENCH_PARTS, selectBenchParts, type BenchPart } from './lib/bench-parts.js';
+import { BENCH_PARTS, DEFAULT_BENCH_PARTS, selectBenchParts, type BenchPart } from './lib/bench-parts.js';
 import { formatMail, runMailBench } from './mail.js';
 import { formatRelay, runRelayBench } from './relay.js';
+import { formatScale, runScaleBench } from './scale.js';
 import { formatStartup, runStartupBench } from './startup.js';
 import { SETTINGS } from './lib/settings.js';
 
@@ -196,7 +197,7 @@ async function main(parts: Set<BenchPart>): Promise<void> {
   fs.mkdirSync(RESULTS, { recursive: true });
   progress(`${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   progress(`measuring: ${measured.join(', ')}`);
-  if (parts.has('api') || parts.has('refresh') || parts.has('startup')) {
+  if (parts.has('api') || parts.has('refresh') || parts.has('startup') || parts.has('scale')) {
     progress('compiling the app and the baselines into bench/results/build');
     await build();
   }
@@ -227,8 +228,14 @@ async function main(parts: Set<BenchPart>): Promise<void> {
     report.json.startup = startup;
     report.summaries.push(formatStartup(startup));
   }
+  if (parts.has('scale')) {
+    progress('scale: a full database beside a nearly empty one, each with a web process (bench/scale.ts)');
+    const scale = await runScaleBench({ progress, defer: (step) => cleanups.push(step) });
+    report.json.scale = scale;
+    report.summaries.push(formatScale(scale));
+  }
 
-  const file = measured.length === BENCH_PARTS.length ? 'latest.json' : `latest-${measured.join('-')}.json`;
+  const file = measured.length === DEFAULT_BENCH_PARTS.length && !parts.has('scale') ? 'latest.json' : `latest-${measured.join('-')}.json`;
   const json = {
     finished_at: new Date().toISOString(),
     machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version },
