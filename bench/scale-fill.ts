@@ -39,6 +39,13 @@ export const userId = (i: number | string) => `md5('u' || ${i})::uuid`;
 export const scaleEmail = (i: number) => `scale-${i}@scale.example`;
 /** The account that gets FillCounts.heavyAttempts attempts. */
 export const HEAVY_USER = 1;
+/** Users 1 to this one are in the nearly empty database too: more than 100 pages of 50. */
+const EMPTY_SIDE_USERS = 6_000;
+
+/** An admin search prefix that matches about as many users on both sides: the last hundred (and their longer namesakes). */
+export function comparablePrefix(counts: FillCounts): string {
+  return `scale-${Math.floor(counts.users / 100) - 1}`;
+}
 
 interface Range {
   from: number;
@@ -71,16 +78,17 @@ export async function fill(pool: Pool, counts: FillCounts, side: 'full' | 'empty
   }
   const n = counts.users;
   const sessions = rangeOf(n, SPAN_DAYS.sessions, side);
-  // The full side has every user; the empty one only those its expired sessions belong to, and the heavy one.
-  const users = side === 'full' ? { from: 1, to: n } : sessions;
+  // The full side has every user; the empty one those its expired sessions belong to, and
+  // the first EMPTY_SIDE_USERS (the heavy one among them), so that its 100th page of the
+  // admin listing is not empty either.
   const ended = rangeOf(n, SPAN_DAYS.sessions, 'empty').from;
+  const upTo = side === 'full' ? n : Math.min(n, EMPTY_SIDE_USERS);
   await step(
     'users',
     `INSERT INTO users (id, email, password_hash, email_verified, created_at, updated_at)
-     SELECT ${userId('i')}, 'scale-' || i || '@scale.example', $3, i % 3 <> 0, now() - make_interval(secs => i * 31536000.0 / $4), now()
-       FROM generate_series($1::int, $2::int) i
-     UNION ALL SELECT ${userId(HEAVY_USER)}, '${scaleEmail(HEAVY_USER)}', $3, true, now() - interval '200 days', now() WHERE $1::int > ${HEAVY_USER}`,
-    [users.from, users.to, passwordHash, n],
+     SELECT ${userId('i')}, 'scale-' || i || '@scale.example', $4, i % 3 <> 0, now() - make_interval(secs => i * 31536000.0 / $3), now()
+       FROM generate_series(1, $3::int) i WHERE i <= $1 OR i >= $2`,
+    [upTo, sessions.from, n, passwordHash],
   );
   await step(
     'user_profiles',

@@ -28,7 +28,7 @@ import { createMigratedDatabase, databaseUrlFor, dropDatabase } from '../test/su
 import { median } from './lib/median.js';
 import { freePort, startServer, type ServerProcess } from './lib/processes.js';
 import { percentile } from './lib/load.js';
-import { fill, fillCounts, HEAVY_USER, userId, type FillStep } from './scale-fill.js';
+import { comparablePrefix, fill, fillCounts, HEAVY_USER, scaleEmail, userId, type FillStep } from './scale-fill.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -149,6 +149,8 @@ async function timed(times: number, work: () => Promise<unknown>): Promise<numbe
 /** A pool whose statements are recorded (text and values), for EXPLAIN afterwards; and the longest one's time. */
 function recording(pool: Pool, statements: Map<string, unknown[]>) {
   let longest = 0;
+  /** Milliseconds by statement since the last reset. */
+  const spent = new Map<string, number>();
   const record = (args: unknown[]) => {
     const [first, second] = args as [string | { text: string; values?: unknown[] }, unknown[] | undefined];
     const text = typeof first === 'string' ? first : first.text;
@@ -164,7 +166,11 @@ function recording(pool: Pool, statements: Map<string, unknown[]>) {
             try {
               return await (object.query as (...a: unknown[]) => Promise<unknown>).apply(object, args);
             } finally {
-              longest = Math.max(longest, performance.now() - started);
+              const ms = performance.now() - started;
+              longest = Math.max(longest, ms);
+              const [first] = args as [string | { text: string }];
+              const text = typeof first === 'string' ? first : first.text;
+              spent.set(text, (spent.get(text) ?? 0) + ms);
             }
           };
         }
@@ -173,7 +179,16 @@ function recording(pool: Pool, statements: Map<string, unknown[]>) {
         return typeof value === 'function' ? value.bind(object) : value;
       },
     });
-  return { pool: wrap(pool), longestMs: () => longest, reset: () => (longest = 0) };
+  return {
+    pool: wrap(pool),
+    longestMs: () => longest,
+    /** The `count` statements that took longest in all since the last reset. */
+    slowest: (count: number) => [...spent].sort((a, b) => b[1] - a[1]).slice(0, count).map(([text, ms]) => `${ms.toFixed(0)} ms ${text.replace(/\s+/g, ' ').trim().slice(0, 60)}`),
+    reset: () => {
+      longest = 0;
+      spent.clear();
+    },
+  };
 }
 
 /** Sequential scans of tables with more than 100 000 rows in a statement's plan on `pool`'s database. */
@@ -275,13 +290,17 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
   const recorded = { empty: recording(states.empty.pool, statements), full: recording(states.full.pool, statements) };
 
   // Anomaly scoring: a fresh attempt of an ordinary account and of the heavy one, scored in a transaction rolled back.
-  const scoring = (who: number) => async (state: SideState) => {
+  const byEmail = async (state: SideState, email: string) =>
+    (await state.pool.query<{ id: string; email: string }>('SELECT id, email::text FROM users WHERE email = $1', [email])).rows[0]!;
+  const scoring = (account: (state: SideState) => Promise<{ id: string; email: string }>) => async (state: SideState) => {
     const pool = recorded[state.side].pool;
+    const { id: user, email } = await account(state);
     const { rows } = await state.pool.query<{ id: string }>(
       `INSERT INTO login_attempts (user_id, email, ip_addr, user_agent, success, created_at)
-       VALUES (${userId(who)}, 'scale-${who}@scale.example', '192.0.2.7', 'scale-bench-new', true, now()) RETURNING id::text`,
+       VALUES ($1, $2, '192.0.2.7', 'scale-bench-new', true, now()) RETURNING id::text`,
+      [user, email],
     );
-    const event = { event_id: crypto.randomUUID(), type: 'LoginSucceeded' as const, occurred_at: new Date().toISOString(), user_id: crypto.createHash('md5').update(`u${who}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5'), data: { session_id: crypto.randomUUID(), attempt_id: rows[0]!.id } };
+    const event = { event_id: crypto.randomUUID(), type: 'LoginSucceeded' as const, occurred_at: new Date().toISOString(), user_id: user, data: { session_id: crypto.randomUUID(), attempt_id: rows[0]!.id } };
     return timed(10, () =>
       withTransaction(pool, async (tx) => {
         await assessLoginAttempt(tx, config.anomaly, event);
@@ -291,9 +310,9 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
       }),
     );
   };
-  // An ordinary account: one of the filled ones with its handful of attempts (the empty side has none of them).
-  add('anomaly scoring, ordinary account', 'ms', await bothSides(states, scoring(counts.users > 10 ? Math.floor(counts.users / 2) : 2)));
-  add(`anomaly scoring, account with ${counts.heavyAttempts} attempts`, 'ms', await bothSides(states, scoring(HEAVY_USER)));
+  // An ordinary account: one of the registered ones, signed in a few times on each side.
+  add('anomaly scoring, ordinary account', 'ms', await bothSides(states, scoring(async (state) => byEmail(state, state.users[0]!.email))));
+  add(`anomaly scoring, account with ${counts.heavyAttempts} attempts`, 'ms', await bothSides(states, scoring(async (state) => byEmail(state, scaleEmail(HEAVY_USER)))));
 
   // The relay's claim and mark with the published rows beside 500 pending ones.
   const relay = { claim: { empty: 0, full: 0 }, mark: { empty: 0, full: 0 } };
@@ -320,7 +339,8 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
   add('relay mark of 50 rows', 'ms', relay.mark);
 
   // The admin searches.
-  add('admin user search by address prefix', 'ms', await bothSides(states, (state) => timed(10, () => searchUsers(recorded[state.side].pool, { emailPrefix: 'scale-12', limit: 50 }))));
+  const prefix = comparablePrefix(counts);
+  add(`admin user search by address prefix (${prefix})`, 'ms', await bothSides(states, (state) => timed(10, () => searchUsers(recorded[state.side].pool, { emailPrefix: prefix, limit: 50 }))));
   add('admin user listing, first page', 'ms', await bothSides(states, (state) => timed(10, () => searchUsers(recorded[state.side].pool, { limit: 50 }))));
   add('admin user listing, 100th page', 'ms', await bothSides(states, async (state) => {
     let after: UserListing['position'] | undefined;
@@ -331,8 +351,10 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
     }
     return timed(10, () => searchUsers(recorded[state.side].pool, { limit: 50, after }));
   }));
-  const heavyId = crypto.createHash('md5').update(`u${HEAVY_USER}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
-  add('audit entries of one user', 'ms', await bothSides(states, (state) => timed(10, () => searchAuditLogs(recorded[state.side].pool, { userId: heavyId, limit: 50 }))));
+  add('audit entries of one user', 'ms', await bothSides(states, async (state) => {
+    const { id } = await byEmail(state, scaleEmail(HEAVY_USER));
+    return timed(10, () => searchAuditLogs(recorded[state.side].pool, { userId: id, limit: 50 }));
+  }));
   add('audit entries of one action over a day', 'ms', await bothSides(states, (state) =>
     timed(10, () => searchAuditLogs(recorded[state.side].pool, { action: 'user.login', from: new Date(Date.now() - 2 * 86_400_000), to: new Date(Date.now() - 86_400_000), limit: 50 })),
   ));
@@ -345,7 +367,7 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
     const report = await runMaintenance(recorded[side].pool, { retention: config.retention, batchSize: 1_000 }, log);
     purge.time[side] = performance.now() - started;
     purge.lock[side] = recorded[side].longestMs();
-    progress(`scale: ${side}: purge removed ${JSON.stringify(report.removed)}`);
+    progress(`scale: ${side}: purge removed ${JSON.stringify(report.removed)}; slowest: ${recorded[side].slowest(3).join(' | ')}`);
   }
   add("maintenance purge of the expired day", 'ms', purge.time);
   add('maintenance purge, longest statement (lock held)', 'ms', purge.lock);
