@@ -25,14 +25,35 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     return;
   }
   const { error: refused, reason } = refusal(error.code);
+  socket.end(errorResponse(refused, reason));
+}
+
+/** The contract's error as a whole response with its own head, for answers given before the app sees the request. */
+function errorResponse(refused: AppError, reason: string): string {
   const body = JSON.stringify(errorBody(refused));
-  socket.end(
+  return (
     `HTTP/1.1 ${refused.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`
   );
 }
 
-/** An HTTP server for the API's request handler, parser refusals answered in the contract (the web process's and the tests'). */
+/**
+ * An HTTP server for the API's request handler, parser refusals answered in the contract
+ * (the web process's and the tests'). Node's own check for a missing Host header answers
+ * a bare 400, so the server asks it here instead and answers in the contract.
+ */
 export function createApiServer(handler: http.RequestListener): http.Server {
-  return http.createServer(handler).on('clientError', answerClientError);
+  const noHost = new AppError('invalid_request', { message: 'The request has no Host header.' });
+  return http
+    .createServer({ requireHostHeader: false }, (req, res) => {
+      if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
+        res.shouldKeepAlive = false;
+        const body = JSON.stringify(errorBody(noHost));
+        res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff', Connection: 'close' });
+        res.end(body);
+        return;
+      }
+      handler(req, res);
+    })
+    .on('clientError', answerClientError);
 }
