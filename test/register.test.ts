@@ -78,6 +78,31 @@ describe('POST /register', () => {
     }
   });
 
+  describe('MIME encoded-words in addresses', () => {
+    const tag = () => crypto.randomBytes(4).toString('hex');
+    // A mail server that decodes =?charset?encoding?text?= could deliver to another mailbox than the one stored.
+    const encoded = (): string[] => [
+      `=?utf-8?b?${Buffer.from(`victim${tag()}@evil.example`).toString('base64')}?=@example.com`,
+      `=?utf-8?q?victim=40evil.example?=${tag()}@example.com`,
+      `user${tag()}=?iso-8859-1?q?=41?=@example.com`,
+      `=?UTF-8?B?dXNlcg==?=${tag()}@example.com`,
+    ];
+
+    it('refuses them at register with 400 invalid_request naming the email, and stores nothing', async () => {
+      for (const email of encoded()) {
+        const response = await expectNoRowChange(() => register({ email, password: strongPassword() }));
+        expectInvalidField(response, 'email');
+      }
+    });
+
+    it('refuses them at login and password forgot too, before any row is written', async () => {
+      for (const email of encoded()) {
+        expectInvalidField(await expectNoRowChange(() => request('POST', '/login', { json: { email, password: strongPassword() } })), 'email');
+        expectInvalidField(await expectNoRowChange(() => request('POST', '/password/forgot', { json: { email } })), 'email');
+      }
+    });
+  });
+
   describe('duplicates', () => {
     it('answers 409 email_taken for the same address in another case, without a second row', async () => {
       const { email, password } = await registerUser();

@@ -35,6 +35,8 @@ export function normalizeEmail(raw: string, field = 'email'): string {
   if (email.length > MAX_LENGTH) throw invalid(`must be at most ${MAX_LENGTH} characters`);
   // eslint-disable-next-line no-control-regex
   if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s]/u.test(email)) throw invalid('must not contain spaces or control characters');
+  // A MIME encoded-word (=?charset?b?...?=) that a mail server decodes could name another mailbox than the one stored.
+  if (email.includes('=?') || email.includes('?=')) throw invalid('must not contain MIME encoded-words (=?...?=)');
   const at = email.lastIndexOf('@');
   const local = email.slice(0, at);
   const domain = email.slice(at + 1);
