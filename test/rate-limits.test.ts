@@ -323,6 +323,13 @@ describe('rate limits', function () {
       expectRateLimited(await post('/password/forgot', { email: unknown }, randomIpv4()), 3600);
     });
 
+    it('POST /password/forgot: counts an internationalised domain and its xn-- form as one account', async () => {
+      const local = `u-${crypto.randomBytes(4).toString('hex')}`;
+      expect((await post('/password/forgot', { email: `${local}@bücher.de` }, randomIpv4())).status).to.equal(202);
+      expect((await post('/password/forgot', { email: `${local}@xn--bcher-kva.de` }, randomIpv4())).status).to.equal(202);
+      expectRateLimited(await post('/password/forgot', { email: `${local}@BÜCHER.DE` }, randomIpv4()), 3600);
+    });
+
     it('POST /register: 429 after N registrations from one IP, before the user is created', async () => {
       const ip = randomIpv4();
       for (let i = 0; i < 2; i++) expect((await post('/register', { email: randomEmail(), password: strongPassword() }, ip)).status).to.equal(201);

@@ -131,6 +131,26 @@ describe('POST /register', () => {
       expect((await loginUser(`${local}@example.com`, password)).token).to.be.a('string');
     });
 
+    it('takes an internationalised domain and its xn-- (IDNA) form for one mailbox: one account, stored in the ASCII form', async () => {
+      for (const [first, second] of [
+        ['bücher.de', 'xn--bcher-kva.de'],
+        ['xn--bcher-kva.de', 'BÜCHER.DE'],
+        ['пример.рф', 'xn--e1afmkfd.xn--p1ai'],
+      ] as const) {
+        const local = `u-${crypto.randomBytes(4).toString('hex')}`;
+        const { password, userId } = await registerUser(`${local}@${first}`);
+        const [row] = await sql('SELECT email FROM users WHERE id = $1', [userId]);
+        expect(row.email, first).to.equal(`${local}@${first.startsWith('xn--') ? first : first === 'bücher.de' ? 'xn--bcher-kva.de' : 'xn--e1afmkfd.xn--p1ai'}`);
+        const again = await expectNoRowChange(() => register({ email: `${local}@${second}`, password: strongPassword() }));
+        expectFailure(again, 409, 'email_taken');
+        expect((await loginUser(`${local}@${second}`, password)).token, `${first} signs in as ${second}`).to.be.a('string');
+      }
+    });
+
+    it('refuses a domain that is no valid IDNA name (bad punycode) with 400 naming the email', async () => {
+      expectInvalidField(await expectNoRowChange(() => register({ email: `u-${crypto.randomBytes(4).toString('hex')}@xn--zz.de`, password: strongPassword() })), 'email');
+    });
+
     it('lets exactly one of 50 concurrent mixed-case registrations of one address win', async function () {
       this.timeout(60_000);
       const email = randomEmail();
