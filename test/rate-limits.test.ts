@@ -5,7 +5,7 @@ import { loginFailuresWithinGuardWindow } from '../shared/config/rate-limit-sett
 import { describeWait } from '../shared/rate-limit/rate-limited-error.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testDatabase } from './support/hooks.js';
-import { removeTestKeys, testPrefix } from './support/redis-keys.js';
+import { remainingTestKeys, removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { randomEmail, registerUser, request, strongPassword, type JsonResponse } from './support/http.js';
 import { freePort } from './support/service-process.js';
 import { startTestApp, testEnv, type TestApp } from './support/test-app.js';
@@ -402,6 +402,51 @@ describe('rate limits', function () {
       // The right password is refused too while the limit lasts, and the account is untouched.
       expectRateLimited(await request('DELETE', '/me', { json: { password }, headers: headers(randomIpv4()), baseUrl: app.url }), 900);
       expect(await sql("SELECT 1 FROM users WHERE email = $1 AND status = 'active'", [email])).to.have.length(1);
+    });
+  });
+
+  describe('bounded Redis memory per client', () => {
+    let app: TestApp;
+    before(async () => {
+      app = await start({
+        TRUST_PROXY_HOPS: '1',
+        RATE_LIMIT_FORGOT_IP: '3/3600',
+        RATE_LIMIT_REGISTER_IP: '3/3600',
+        RATE_LIMIT_LOGIN_IP: '3/900',
+      });
+    });
+    const keyCount = async () => (await remainingTestKeys([app.services.config.rateLimits.prefix])).get(app.services.config.rateLimits.prefix) ?? 0;
+
+    it('leaves the key count flat through thousands of refused requests with unique addresses (no per-account keys for a 429)', async function () {
+      this.timeout(120_000);
+      const ip = randomIpv4();
+      const post = (path: string, json: unknown) => request('POST', path, { json, headers: { 'x-forwarded-for': ip }, baseUrl: app.url });
+      const bodies: Record<string, () => unknown> = {
+        '/password/forgot': () => ({ email: randomEmail() }),
+        '/register': () => ({ email: randomEmail(), password: 'short' }),
+        '/login': () => ({ email: randomEmail(), password: 'Wrong-password-123' }),
+      };
+      // Spend each IP limit, so every request after is refused by it.
+      for (const [path, body] of Object.entries(bodies)) {
+        for (let i = 0; i < 3; i++) expect((await post(path, body())).status, path).to.not.equal(429);
+        expectRateLimited(await post(path, body()), 3600);
+      }
+      const before = await keyCount();
+      const refused = 3_000;
+      const paths = Object.keys(bodies);
+      let sent = 0;
+      const statuses = new Map<number, number>();
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          while (sent < refused) {
+            const path = paths[sent++ % paths.length]!;
+            const { status } = await post(path, bodies[path]!());
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          }
+        }),
+      );
+      expect(Object.fromEntries(statuses)).to.deep.equal({ 429: refused });
+      expect(await keyCount(), `keys under the prefix before ${before}`).to.equal(before);
     });
   });
 

@@ -96,35 +96,24 @@ export class RateLimits {
    * them: 429 rate_limited with Retry-After (seconds) and the wait in words ("Too many
    * attempts; try again in 15 minutes."), and the points it took from the
    * others are given back, so a refused request costs the client nothing elsewhere.
+   *
+   * The limits are counted one after another, the IP limit first, and the first that
+   * refuses ends the count: a request the IP limit refuses creates no counter for the
+   * account it names, so a client sending fresh addresses past its 429 adds no key to
+   * Redis, and the memory one client can cause is bounded by its IP limit's points.
    */
   async consume(action: RateLimitAction, subject: RateLimitSubject, options: ConsumeOptions = {}): Promise<RateLimitPass> {
     const log = options.log ?? this.log;
-    const targets = this.targets(action, subject);
-    const results = await Promise.allSettled(targets.map(({ limiter, id }) => limiter.consume(id)));
     const counted: Counted[] = [];
-    const refusedBy: RateLimitKey[] = [];
     let retryAfterMs = 0;
-    results.forEach((result, index) => {
-      const target = targets[index]!;
-      if (result.status === 'fulfilled') {
-        counted.push({ ...target, consumed: result.value.consumedPoints });
-      } else if (result.reason instanceof RateLimiterRes) {
-        refusedBy.push(target.key);
-        retryAfterMs = Math.max(retryAfterMs, result.reason.msBeforeNext);
-      } else {
-        // Both Redis and the in-process stand-in failed: let the request through rather than fail it.
-        log.warn({ action, key: target.key, reason: String(result.reason) }, 'rate limit could not be counted');
+    for (const target of this.targets(action, subject)) {
+      let refusal = await this.consumeOne(target, counted, log, action);
+      if (refusal !== undefined && target.key === 'account' && (await this.asks(options.isKnownNetwork, log))) {
+        refusal = await this.consumeOne({ ...target, id: `${target.id}|${networkLimitKey(subject.ip)}` }, counted, log, action);
       }
-    });
-    if (refusedBy.length === 1 && refusedBy[0] === 'account' && (await this.asks(options.isKnownNetwork, log))) {
-      const target = targets.find(({ key }) => key === 'account')!;
-      const ownBudget = { ...target, id: `${target.id}|${networkLimitKey(subject.ip)}` };
-      try {
-        const result = await ownBudget.limiter.consume(ownBudget.id);
-        counted.push({ ...ownBudget, consumed: result.consumedPoints });
-        retryAfterMs = 0;
-      } catch (error) {
-        if (error instanceof RateLimiterRes) retryAfterMs = Math.max(retryAfterMs, error.msBeforeNext);
+      if (refusal !== undefined) {
+        retryAfterMs = refusal;
+        break;
       }
     }
     const pass = this.pass(counted);
@@ -133,6 +122,23 @@ export class RateLimits {
       throw rateLimitedError(retryAfterMs / 1000);
     }
     return pass;
+  }
+
+  /**
+   * Takes a point from one limit, adding it to `counted`; the wait in ms when the limit
+   * refuses. A limit that cannot be counted at all (Redis and the per-process stand-in
+   * both failed) lets the request through rather than fail it.
+   */
+  private async consumeOne(target: Omit<Counted, 'consumed'>, counted: Counted[], log: Logger, action: RateLimitAction): Promise<number | undefined> {
+    try {
+      const result = await target.limiter.consume(target.id);
+      counted.push({ ...target, consumed: result.consumedPoints });
+      return undefined;
+    } catch (error) {
+      if (error instanceof RateLimiterRes) return Math.max(1, error.msBeforeNext);
+      log.warn({ action, key: target.key, reason: String(error) }, 'rate limit could not be counted');
+      return undefined;
+    }
   }
 
   /** A question that cannot be answered in time (the database is away or slow, the input is garbage) is a no. */
