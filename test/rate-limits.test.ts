@@ -15,6 +15,8 @@ const WIDE = {
   RATE_LIMIT_LOGIN_IP: '1000/900',
   RATE_LIMIT_LOGIN_ACCOUNT: '1000/900',
   RATE_LIMIT_LOGIN_IP_ACCOUNT: '1000/900',
+  RATE_LIMIT_LOGIN_SUCCESS_IP: '1000/900',
+  RATE_LIMIT_LOGIN_SUCCESS_ACCOUNT: '1000/900',
   RATE_LIMIT_DELAY_BASE_MS: '0',
 };
 
@@ -152,6 +154,38 @@ describe('rate limits', function () {
       const statuses = responses.map((response) => response.status).sort();
       expect(statuses).to.deep.equal([...Array(3).fill(401), ...Array(9).fill(429)]);
       expect(await attemptRows(email)).to.equal(3);
+    });
+  });
+
+  describe('successful logins', () => {
+    let app: TestApp;
+    before(async () => {
+      app = await start({ TRUST_PROXY_HOPS: '1', RATE_LIMIT_LOGIN_SUCCESS_ACCOUNT: '2/900', RATE_LIMIT_LOGIN_SUCCESS_IP: '5/900' });
+    });
+
+    it('answers 429 past N successful logins of one account, from any IP, before any hashing; failures do not count', async () => {
+      const { email, password } = await registerUser();
+      for (let i = 0; i < 3; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      for (let i = 0; i < 2; i++) expect((await loginAt(app, email, password, randomIpv4())).status).to.equal(200);
+      const rows = await attemptRows(email);
+      expectRateLimited(await loginAt(app, email, password, randomIpv4()), 900);
+      expectRateLimited(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 900);
+      expect(await attemptRows(email), 'a refused login writes no row').to.equal(rows);
+    });
+
+    it('answers 429 past N successful logins from one IP, and a request refused by the account limit costs that IP nothing', async () => {
+      const ip = randomIpv4();
+      const first = await registerUser();
+      for (let i = 0; i < 2; i++) expect((await loginAt(app, first.email, first.password, ip)).status).to.equal(200);
+      for (let i = 0; i < 3; i++) expectRateLimited(await loginAt(app, first.email, first.password, ip), 900);
+      // 2 of the IP's 5 spent: three more accounts' logins fit, the next does not.
+      for (let i = 0; i < 3; i++) {
+        const other = await registerUser();
+        expect((await loginAt(app, other.email, other.password, ip)).status, `login ${i + 3} from the IP`).to.equal(200);
+      }
+      const last = await registerUser();
+      expectRateLimited(await loginAt(app, last.email, last.password, ip), 900);
+      expect((await loginAt(app, last.email, last.password, randomIpv4())).status).to.equal(200);
     });
   });
 
@@ -504,6 +538,18 @@ describe('rate limits', function () {
     it('says the wait in words, rounded up to its unit', () => {
       const cases: Array<[number, string]> = [[1, '1 second'], [89, '89 seconds'], [90, '2 minutes'], [900, '15 minutes'], [5_399, '90 minutes'], [5_400, '2 hours'], [86_400, '24 hours']];
       for (const [seconds, words] of cases) expect(describeWait(seconds), `${seconds} s`).to.equal(words);
+    });
+
+    it('defaults limit successful logins: under 80 of one account in 15 minutes, the IP limit at least 4 times that, both scaled', () => {
+      const { rules } = loadConfig(testEnv('db', { RATE_LIMIT_SCALE: '1' })).rateLimits;
+      const { account, ip } = rules.login_success;
+      // A fixed window: two windows' worth can fall within 15 minutes when one ends inside them.
+      const perFifteenMinutes = (rule: { points: number; seconds: number }) => rule.points * (Math.ceil(900 / rule.seconds) + (rule.seconds < 900 ? 1 : 0));
+      expect(perFifteenMinutes(account!)).to.be.below(80);
+      expect(ip!.points / ip!.seconds).to.be.at.least((4 * account!.points) / account!.seconds);
+      const scaled = loadConfig(testEnv('db', { RATE_LIMIT_SCALE: '10' })).rateLimits.rules.login_success;
+      expect(scaled.account!.points).to.equal(10 * account!.points);
+      expect(scaled.ip!.points).to.equal(10 * ip!.points);
     });
 
     it('defaults answer 429 before the anomaly guard can lock an account', () => {

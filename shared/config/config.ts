@@ -108,6 +108,8 @@ export interface Config {
     idleTimeoutSeconds: number;
     /** A consumed refresh token presented again within this long gets the same successor instead of revoking the session. */
     refreshReuseGraceSeconds: number;
+    /** Live sessions a user may hold; a sign-in past it revokes the least recently used (session_limit). 0: no cap (load tests). */
+    maxPerUser: number;
   };
   /** Login anomaly scoring (docs/security.md, "Login anomaly scoring"). */
   anomaly: {
@@ -299,6 +301,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       absoluteTtlSeconds: env.int('SESSION_ABSOLUTE_TTL_DAYS', 30, { min: 1, max: 400 }) * 86_400,
       idleTimeoutSeconds: env.int('SESSION_IDLE_TIMEOUT_DAYS', 7, { min: 1, max: 400 }) * 86_400,
       refreshReuseGraceSeconds: env.int('REFRESH_REUSE_GRACE_SECONDS', 10, { min: 0, max: 300 }),
+      maxPerUser: env.int('SESSION_MAX_PER_USER', 50, { min: 0, max: 1_000_000 }),
     },
     anomaly: {
       notifyThreshold: env.int('ANOMALY_NOTIFY_THRESHOLD', 50, { min: 1, max: 100 }),

@@ -1,6 +1,6 @@
 import type { EnvReader } from './env-reader.js';
 
-export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth', 'resend', 'mfa'] as const;
+export const RATE_LIMIT_ACTIONS = ['login', 'login_success', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth', 'resend', 'mfa'] as const;
 export type RateLimitAction = (typeof RATE_LIMIT_ACTIONS)[number];
 
 /** What a limit counts by: the client's address, the account named, or both together. */
@@ -40,6 +40,11 @@ export interface RateLimitSettings {
  */
 export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
   login: { ip: { points: 30, seconds: 900 }, account: { points: 4, seconds: 900 }, ip_account: { points: 6, seconds: 900 } },
+  // Successful sign-ins (a right password), per account and per address: each costs a full
+  // hash, a session, a refresh token and year-long rows, so one holder of a password cannot
+  // sign in hundreds of times a second and slow everyone's login. 60 in 15 minutes is a
+  // sign-in every 15 s; an address shared by an office gets four accounts' worth.
+  login_success: { ip: { points: 240, seconds: 900 }, account: { points: 60, seconds: 900 } },
   forgot: { ip: { points: 20, seconds: 3_600 }, account: { points: 5, seconds: 3_600 }, ip_account: { points: 3, seconds: 3_600 } },
   register: { ip: { points: 10, seconds: 3_600 }, account: { points: 5, seconds: 3_600 }, ip_account: { points: 3, seconds: 3_600 } },
   reset: { ip: { points: 10, seconds: 900 } },
