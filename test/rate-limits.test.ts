@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from '../shared/config/config.js';
 import { loginFailuresWithinGuardWindow } from '../shared/config/rate-limit-settings.js';
+import { grantRole } from '../shared/domain/manage-roles.js';
 import { describeWait } from '../shared/rate-limit/rate-limited-error.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testDatabase } from './support/hooks.js';
@@ -436,6 +437,73 @@ describe('rate limits', function () {
       // The right password is refused too while the limit lasts, and the account is untouched.
       expectRateLimited(await request('DELETE', '/me', { json: { password }, headers: headers(randomIpv4()), baseUrl: app.url }), 900);
       expect(await sql("SELECT 1 FROM users WHERE email = $1 AND status = 'active'", [email])).to.have.length(1);
+    });
+  });
+
+  describe('per-user limits on authenticated writes and the export', () => {
+    let app: TestApp;
+    before(async () => {
+      app = await start({
+        RATE_LIMIT_PROFILE_ACCOUNT: '3/900',
+        RATE_LIMIT_EXPORT_ACCOUNT: '1/3600',
+        RATE_LIMIT_SESSIONS_ACCOUNT: '2/900',
+        RATE_LIMIT_MFA_CHANGE_ACCOUNT: '2/900',
+        RATE_LIMIT_ADMIN_ACCOUNT: '2/900',
+      });
+    });
+    const signedIn = async () => {
+      const user = await registerUser();
+      const { token } = (await request('POST', '/login', { json: { email: user.email, password: user.password }, baseUrl: app.url })).body;
+      return { ...user, auth: { authorization: `Bearer ${token}` } };
+    };
+    const call = (method: string, path: string, auth: Record<string, string>, json?: unknown) => request(method, path, { json, headers: auth, baseUrl: app.url });
+    const outboxRows = async (userId: string) => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1', [userId]))[0]!.n;
+
+    it('PATCH /me/profile: 429 past N writes per user, writing no row; another user is not held back', async () => {
+      const user = await signedIn();
+      for (let i = 0; i < 3; i++) expect((await call('PATCH', '/me/profile', user.auth, { display_name: `Ada ${i}` })).status).to.equal(200);
+      const rows = await outboxRows(user.userId);
+      expectRateLimited(await call('PATCH', '/me/profile', user.auth, { display_name: 'Ada again' }), 900);
+      expect(await outboxRows(user.userId)).to.equal(rows);
+      const other = await signedIn();
+      expect((await call('PATCH', '/me/profile', other.auth, { display_name: 'Bob' })).status).to.equal(200);
+    });
+
+    it('GET /me/export: 429 past N exports per user', async () => {
+      const user = await signedIn();
+      expect((await call('GET', '/me/export', user.auth)).status).to.equal(200);
+      expectRateLimited(await call('GET', '/me/export', user.auth), 3600);
+    });
+
+    it('DELETE /me/sessions/:id and POST /logout/all: 429 past N per user', async () => {
+      const user = await signedIn();
+      for (let i = 0; i < 2; i++) expectFailure(await call('DELETE', `/me/sessions/${crypto.randomUUID()}`, user.auth), 404, 'not_found');
+      expectRateLimited(await call('DELETE', `/me/sessions/${crypto.randomUUID()}`, user.auth), 900);
+      expectRateLimited(await call('POST', '/logout/all', user.auth), 900);
+    });
+
+    it('second-factor changes: 429 past N per user', async () => {
+      const user = await signedIn();
+      const enroll = () => call('POST', '/mfa/totp/enroll', user.auth, { password: user.password });
+      for (let i = 0; i < 2; i++) expect((await enroll()).status).to.not.equal(429);
+      expectRateLimited(await enroll(), 900);
+      expectRateLimited(await call('POST', '/mfa/recovery-codes', user.auth, { password: user.password }), 900);
+    });
+
+    it('administrators\' writes: 429 past N per administrator', async () => {
+      const admin = await signedIn();
+      await grantRole(app.services.pool, { userId: admin.userId, role: 'admin' });
+      const target = await registerUser();
+      for (let i = 0; i < 2; i++) expect((await call('POST', `/admin/users/${target.userId}/sessions/revoke`, admin.auth)).status).to.not.equal(429);
+      expectRateLimited(await call('POST', `/admin/users/${target.userId}/sessions/revoke`, admin.auth), 900);
+    });
+
+    it('defaults: under 400 profile writes per user in 15 minutes, exports much fewer', () => {
+      const { rules } = loadConfig(testEnv('db', { RATE_LIMIT_SCALE: '1' })).rateLimits;
+      const inFifteenMinutes = (rule: { points: number; seconds: number }) => rule.points * (Math.ceil(900 / rule.seconds) + 1);
+      expect(inFifteenMinutes(rules.profile.account!)).to.be.below(400);
+      expect(inFifteenMinutes(rules.export.account!)).to.be.below(20);
+      for (const action of ['sessions', 'mfa_change', 'admin'] as const) expect(rules[action].account, action).to.not.equal(undefined);
     });
   });
 

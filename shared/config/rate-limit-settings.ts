@@ -1,6 +1,22 @@
 import type { EnvReader } from './env-reader.js';
 
-export const RATE_LIMIT_ACTIONS = ['login', 'login_success', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth', 'resend', 'mfa'] as const;
+export const RATE_LIMIT_ACTIONS = [
+  'login',
+  'login_success',
+  'forgot',
+  'reset',
+  'verify',
+  'refresh',
+  'register',
+  'reauth',
+  'resend',
+  'mfa',
+  'profile',
+  'export',
+  'sessions',
+  'mfa_change',
+  'admin',
+] as const;
 export type RateLimitAction = (typeof RATE_LIMIT_ACTIONS)[number];
 
 /** What a limit counts by: the client's address, the account named, or both together. */
@@ -60,6 +76,15 @@ export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
   // account, on top of the 5 an mfa_token survives: a stolen password does not buy a
   // million TOTP guesses through fresh mfa_tokens.
   mfa: { ip: { points: 30, seconds: 900 }, account: { points: 10, seconds: 900 } },
+  // Per signed-in user (the account is the user id), for the authenticated writes and the
+  // expensive read: each write is an outbox row and an audit row kept for a year, an export
+  // reads everything stored about the account. Generous for a person, tight for a script.
+  profile: { account: { points: 60, seconds: 900 } },
+  export: { account: { points: 5, seconds: 3_600 } },
+  sessions: { account: { points: 60, seconds: 900 } },
+  mfa_change: { account: { points: 20, seconds: 900 } },
+  // Operators' writes (status, roles, sessions, second factors, replays), per administrator.
+  admin: { account: { points: 600, seconds: 900 } },
 };
 
 /** The env name of one limit, e.g. RATE_LIMIT_LOGIN_IP_ACCOUNT. */
