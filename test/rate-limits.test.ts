@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from '../shared/config/config.js';
 import { loginFailuresWithinGuardWindow } from '../shared/config/rate-limit-settings.js';
+import { hashToken } from '../shared/crypto/random-token.js';
 import { grantRole } from '../shared/domain/manage-roles.js';
 import { describeWait } from '../shared/rate-limit/rate-limited-error.js';
 import { expectFailure, sql } from './support/expectations.js';
@@ -147,6 +148,26 @@ describe('rate limits', function () {
       for (let i = 0; i < 2; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', `203.0.113.${101 + i}`), 401, 'invalid_credentials');
       expectRateLimited(await loginAt(app, email, 'Wrong-password-123', '203.0.113.103'), 900);
       expectRateLimited(await loginAt(app, email, password, '203.0.113.104'), 900);
+    });
+
+    it('lets a completed password reset lift the account limit for the owner, from the network that reset it, and keep it lifted', async () => {
+      // A new account: its owner has signed in from nowhere yet.
+      const { email, userId } = await registerUser();
+      for (let i = 0; i < 3; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      const home = '192.0.2.10';
+      expectRateLimited(await loginAt(app, email, 'Wrong-password-123', home), 900);
+      // The owner resets the password through the mailed link (the token is made here as the email worker would).
+      const token = crypto.randomBytes(32).toString('base64url');
+      await sql("INSERT INTO password_resets (user_id, token_hash, expires_at) VALUES ($1, $2, now() + interval '30 minutes')", [userId, hashToken(token)]);
+      const password = strongPassword();
+      const reset = await request('POST', '/password/reset', { json: { token, password }, headers: { 'x-forwarded-for': home }, baseUrl: app.url });
+      expect(reset.status, reset.text).to.equal(200);
+      // Guessers keep spending the account limit, and elsewhere it still holds...
+      for (let i = 0; i < 4; i++) await loginAt(app, email, 'Wrong-password-123', randomIpv4());
+      expectRateLimited(await loginAt(app, email, password, randomIpv4()), 900);
+      // ...but the network that proved the owner has its own budget: the owner signs in, from another address of it too.
+      expect((await loginAt(app, email, password, '192.0.2.77')).status).to.equal(200);
+      expect((await loginAt(app, email, password, home)).status).to.equal(200);
     });
 
     it('holds under a concurrent burst: no more failures are recorded than the limit allows', async () => {

@@ -60,6 +60,8 @@ export const resetPasswordRoute = defineRoute({
     return { status: 400, page: resetFailedPage() };
   },
 }).handle(async ({ body, ctx, services }) => {
-  await resetPassword(services, body.token, body.password);
+  const { email } = await resetPassword(services, body.token, body.password);
+  // Completing a mailed reset proves the owner: guesses from elsewhere must not keep them out of the new password.
+  await services.rateLimits.liftAccountLimit('login', email, ctx.state.clientIp, ctx.state.log);
   return isFormPost(ctx) ? { status: 200, page: passwordResetDonePage() } : { status: 200, body: { message: 'success' } };
 });

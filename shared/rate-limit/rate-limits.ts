@@ -35,6 +35,9 @@ export interface ConsumeOptions {
 /** How long the known-network check may take before it counts as "not known". */
 const KNOWN_NETWORK_TIMEOUT_MS = 1_000;
 
+/** How long a network that proved the owner (a completed password reset) keeps an account budget of its own. */
+const PROVEN_OWNER_SECONDS = 30 * 86_400;
+
 /** A counted request: what it consumed, to give back or clear once its outcome is known. */
 export interface RateLimitPass {
   /** The progressive delay owed before the work (login only uses it). */
@@ -64,7 +67,7 @@ export class RateLimits {
 
   constructor(
     private readonly settings: RateLimitSettings,
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly log: Logger,
     guard: Pick<Config['anomaly'], 'guardFailures' | 'guardWindowSeconds'>,
   ) {
@@ -108,7 +111,7 @@ export class RateLimits {
     let retryAfterMs = 0;
     for (const target of this.targets(action, subject)) {
       let refusal = await this.consumeOne(target, counted, log, action);
-      if (refusal !== undefined && target.key === 'account' && (await this.asks(options.isKnownNetwork, log))) {
+      if (refusal !== undefined && target.key === 'account' && options.isKnownNetwork && (await this.isKnownNetwork(action, target.id, subject.ip, options.isKnownNetwork, log))) {
         refusal = await this.consumeOne({ ...target, id: `${target.id}|${networkLimitKey(subject.ip)}` }, counted, log, action);
       }
       if (refusal !== undefined) {
@@ -141,11 +144,44 @@ export class RateLimits {
     }
   }
 
+  /**
+   * After a step that proves the account's owner (a completed password reset) from `ip`:
+   * the account limit of `action` is cleared, with that network's own budget, and the
+   * network counts as known to the account for PROVEN_OWNER_SECONDS, so guesses from
+   * elsewhere cannot lock the owner out again before their first sign-in records the
+   * network. One key per proof (and the proofs are limited themselves).
+   */
+  async liftAccountLimit(action: RateLimitAction, account: string, ip: string | undefined, log: Logger = this.log): Promise<void> {
+    const found = this.limiters.get(`${action}:account`);
+    if (!found) return;
+    const id = accountLimitKey(account);
+    const network = networkLimitKey(ip);
+    try {
+      await Promise.all([
+        found.limiter.delete(id),
+        found.limiter.delete(`${id}|${network}`),
+        this.redis.set(this.provenOwnerKey(action, id, network), '1', 'EX', PROVEN_OWNER_SECONDS),
+      ]);
+    } catch (error) {
+      log.warn({ action, reason: String(error) }, 'the account limit could not be lifted after the owner proved themselves');
+    }
+  }
+
+  private provenOwnerKey(action: RateLimitAction, accountId: string, network: string): string {
+    return `{${this.settings.prefix}}:rl:${action}:owner:${accountId}|${network}`;
+  }
+
+  /** The client's network proved the owner (liftAccountLimit), or the caller knows it (a past sign-in from it). */
+  private async isKnownNetwork(action: RateLimitAction, accountId: string, ip: string | undefined, question: () => Promise<boolean>, log: Logger): Promise<boolean> {
+    const proven = await this.asks(async () => (await this.redis.exists(this.provenOwnerKey(action, accountId, networkLimitKey(ip)))) > 0, log, this.settings.redisTimeoutMs);
+    return proven || this.asks(question, log);
+  }
+
   /** A question that cannot be answered in time (the database is away or slow, the input is garbage) is a no. */
-  private async asks(question: (() => Promise<boolean>) | undefined, log: Logger): Promise<boolean> {
+  private async asks(question: (() => Promise<boolean>) | undefined, log: Logger, timeoutMs = KNOWN_NETWORK_TIMEOUT_MS): Promise<boolean> {
     if (!question) return false;
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), KNOWN_NETWORK_TIMEOUT_MS)));
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     try {
       return await Promise.race([question(), late]);
     } catch (error) {
