@@ -14,6 +14,8 @@ export interface AuthState {
  */
 export interface AppState {
   requestId: string;
+  /** performance.now() when the request reached the app (POST /password/forgot pads its answer from here). */
+  receivedAt: number;
   clientIp: string | undefined;
   /** The request's own logger: every line names the request id. */
   log: Logger;

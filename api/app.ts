@@ -38,7 +38,8 @@ export function createApp(services: Services, queues: () => Promise<Queues>): Ko
   // Bull Board reads the bodies jsonBody parsed (its own parser skips a parsed one), under the same limits.
   app.use(queueDashboard(services, queues));
   // One root router: a request is matched once against every route, not once per router.
-  const root = new Router<AppState>();
+  // Strict: /password/reset/ is not /password/reset, whose page's relative form would post to /password/reset/reset.
+  const root = new Router<AppState>({ strict: true });
   mountRoutes(root, routes, services);
   app.use(root.routes());
   // 405 and 501 come back without a body (405 with its Allow header); errorHandler adds the contract's body.

@@ -34,7 +34,7 @@ export async function startHttpServer(services: Services): Promise<Component> {
   const server = createApiServer((req, res) => {
     const handler = handle(req, res).finally(() => handlers.delete(handler));
     handlers.add(handler);
-  });
+  }, { ...config.http, trustProxyHops: config.trustProxyHops });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: config.port, host: config.host }, () => resolve());

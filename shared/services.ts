@@ -6,6 +6,7 @@ import { RefreshTokenSuccessor } from './crypto/refresh-token-successor.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { SigningKeyStore } from './crypto/signing-key-store.js';
 import { createPool, type Pool } from './db/pool.js';
+import { EqualTiming } from './domain/equal-timing.js';
 import { PasswordPolicy } from './domain/password-policy.js';
 import { createReadinessCheck, type Readiness } from './health/readiness.js';
 import type { Logger } from './logger.js';
@@ -26,6 +27,8 @@ export interface Services {
   /** Limits per IP and account, shared by every API instance through Redis (docs/api.md, "Rate limits"). */
   rateLimits: RateLimits;
   refreshSuccessor: RefreshTokenSuccessor;
+  /** Pads POST /password/forgot to one time, whether or not the address has an account. */
+  forgotPasswordTiming: EqualTiming;
   /** GET /ready's check; it caches the broker's answer for the process. */
   readiness: () => Promise<Readiness>;
 }
@@ -51,8 +54,8 @@ export function createServices(config: Config, log: Logger): Services & { init()
   const pool = createPool(config.database);
   pool.on('error', (error) => log.warn({ reason: error.message }, 'idle PostgreSQL client failed'));
   // The API side fails fast when Redis is away instead of queueing commands. Commands sent
-  // in the same tick (a login's three limit counters) go out in one write: on this kind of
-  // host each socket write costs more than the command itself.
+  // in the same tick (a refund of several limit counters) go out in one write: on this kind
+  // of host each socket write costs more than the command itself.
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, enableAutoPipelining: true });
   logRedisState(redis, log);
   const { tokens, signingKeys } = config;
@@ -78,6 +81,7 @@ export function createServices(config: Config, log: Logger): Services & { init()
     accessTokens: new AccessTokens(keys, config.tokens),
     rateLimits: new RateLimits(config.rateLimits, redis, log, config.anomaly),
     refreshSuccessor: new RefreshTokenSuccessor(config.appSecret),
+    forgotPasswordTiming: new EqualTiming(),
     readiness: createReadinessCheck({ pool, redis, config }),
     async init() {
       redis.connect().catch(() => undefined);

@@ -73,6 +73,30 @@ describe('edge: routes, headers and probes', () => {
     expect(parse(await send('get /health HTTP/1.1\r\nHost: x\r\n\r\n')).status).to.equal(400);
   });
 
+  it('answers an HTTP/1.1 request without a Host header with the contract\'s 400, not Node\'s bare one', async () => {
+    const { hostname, port } = new URL(testApp().url);
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname, () => socket.write('GET /health HTTP/1.1\r\nConnection: close\r\n\r\n'));
+      let received = '';
+      socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    const [head, body] = text.split('\r\n\r\n');
+    expect(Number(head!.split(' ')[1]), head).to.equal(400);
+    expect(head).to.match(/\r\ncontent-type: application\/json/i);
+    expect(JSON.parse(body!)).to.deep.equal({ message: 'fail', error: { code: 'invalid_request', message: 'The request has no Host header.' } });
+  });
+
+  it('does not serve a page under a trailing slash, whose relative form would post to the wrong path', async () => {
+    for (const path of ['/password/reset/?token=abc', '/email/verify/?token=abc']) {
+      const response = await request('GET', path);
+      expect(response.text, path).to.not.match(/action="reset"|action="verify"/);
+      expectFailure(response, 404, 'not_found');
+    }
+    expectFailure(await request('POST', '/login/', { json: {} }), 404, 'not_found');
+  });
+
   it('answers a method no route knows with 501 not_implemented in the error body, never 500', async () => {
     for (const path of ['/login', '/health', '/nowhere']) {
       const response = await request('PROPFIND', path);

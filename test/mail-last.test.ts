@@ -31,6 +31,41 @@ async function mailLast(folder: string, ...args: string[]): Promise<Outcome> {
   }
 }
 
+describe('the dev mail folder', () => {
+  let parent: string;
+  before(() => (parent = fs.mkdtempSync(path.join(os.tmpdir(), 'us-mail-mode-'))));
+  after(() => fs.rmSync(parent, { recursive: true, force: true }));
+
+  /** Makes a file-transport mailer under `umask` and sends one mail; the modes of the folder and the file. */
+  async function modesUnder(umask: number, folder: string): Promise<{ folder: number; file: number }> {
+    const previous = process.umask(umask);
+    try {
+      const mailer = createMailer({ smtpUrl: undefined, mailFrom: 'dev <dev@localhost>', mailDir: folder, smtpMaxConnections: 1 }, pino({ level: 'silent' }));
+      await mailer.send({ to: 'ada@example.com', ...verificationMail('en', { link: 'http://localhost:8001/email/verify?token=live-token', hours: 24 }) });
+      mailer.close();
+    } finally {
+      process.umask(previous);
+    }
+    const [file] = fs.readdirSync(folder).filter((name) => name.endsWith('.eml'));
+    return { folder: fs.statSync(folder).mode & 0o777, file: fs.statSync(path.join(folder, file!)).mode & 0o777 };
+  }
+
+  it('is created 0700 and its mails 0600 even under a permissive umask, since they hold live tokens', async () => {
+    const modes = await modesUnder(0o000, path.join(parent, 'new', 'mail'));
+    expect(modes.folder.toString(8)).to.equal('700');
+    expect(modes.file.toString(8)).to.equal('600');
+  });
+
+  it('is closed to other users when it already existed open', async () => {
+    const folder = path.join(parent, 'existing');
+    fs.mkdirSync(folder, { mode: 0o755 });
+    fs.chmodSync(folder, 0o755);
+    const modes = await modesUnder(0o022, folder);
+    expect(modes.folder.toString(8)).to.equal('700');
+    expect(modes.file.toString(8)).to.equal('600');
+  });
+});
+
 describe('npm run mail:last', function () {
   this.timeout(30_000);
   let folder: string;

@@ -2,10 +2,12 @@ import crypto from 'node:crypto';
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from '../shared/config/config.js';
 import { loginFailuresWithinGuardWindow } from '../shared/config/rate-limit-settings.js';
+import { hashToken } from '../shared/crypto/random-token.js';
+import { grantRole } from '../shared/domain/manage-roles.js';
 import { describeWait } from '../shared/rate-limit/rate-limited-error.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testDatabase } from './support/hooks.js';
-import { removeTestKeys, testPrefix } from './support/redis-keys.js';
+import { remainingTestKeys, removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { randomEmail, registerUser, request, strongPassword, type JsonResponse } from './support/http.js';
 import { freePort } from './support/service-process.js';
 import { startTestApp, testEnv, type TestApp } from './support/test-app.js';
@@ -15,6 +17,8 @@ const WIDE = {
   RATE_LIMIT_LOGIN_IP: '1000/900',
   RATE_LIMIT_LOGIN_ACCOUNT: '1000/900',
   RATE_LIMIT_LOGIN_IP_ACCOUNT: '1000/900',
+  RATE_LIMIT_LOGIN_SUCCESS_IP: '1000/900',
+  RATE_LIMIT_LOGIN_SUCCESS_ACCOUNT: '1000/900',
   RATE_LIMIT_DELAY_BASE_MS: '0',
 };
 
@@ -146,12 +150,64 @@ describe('rate limits', function () {
       expectRateLimited(await loginAt(app, email, password, '203.0.113.104'), 900);
     });
 
+    it('lets a completed password reset lift the account limit for the owner, from the network that reset it, and keep it lifted', async () => {
+      // A new account: its owner has signed in from nowhere yet.
+      const { email, userId } = await registerUser();
+      for (let i = 0; i < 3; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      const home = '192.0.2.10';
+      expectRateLimited(await loginAt(app, email, 'Wrong-password-123', home), 900);
+      // The owner resets the password through the mailed link (the token is made here as the email worker would).
+      const token = crypto.randomBytes(32).toString('base64url');
+      await sql("INSERT INTO password_resets (user_id, token_hash, expires_at) VALUES ($1, $2, now() + interval '30 minutes')", [userId, hashToken(token)]);
+      const password = strongPassword();
+      const reset = await request('POST', '/password/reset', { json: { token, password }, headers: { 'x-forwarded-for': home }, baseUrl: app.url });
+      expect(reset.status, reset.text).to.equal(200);
+      // Guessers keep spending the account limit, and elsewhere it still holds...
+      for (let i = 0; i < 4; i++) await loginAt(app, email, 'Wrong-password-123', randomIpv4());
+      expectRateLimited(await loginAt(app, email, password, randomIpv4()), 900);
+      // ...but the network that proved the owner has its own budget: the owner signs in, from another address of it too.
+      expect((await loginAt(app, email, password, '192.0.2.77')).status).to.equal(200);
+      expect((await loginAt(app, email, password, home)).status).to.equal(200);
+    });
+
     it('holds under a concurrent burst: no more failures are recorded than the limit allows', async () => {
       const { email } = await registerUser();
       const responses = await Promise.all(Array.from({ length: 12 }, () => loginAt(app, email, 'Wrong-password-123', randomIpv4())));
       const statuses = responses.map((response) => response.status).sort();
       expect(statuses).to.deep.equal([...Array(3).fill(401), ...Array(9).fill(429)]);
       expect(await attemptRows(email)).to.equal(3);
+    });
+  });
+
+  describe('successful logins', () => {
+    let app: TestApp;
+    before(async () => {
+      app = await start({ TRUST_PROXY_HOPS: '1', RATE_LIMIT_LOGIN_SUCCESS_ACCOUNT: '2/900', RATE_LIMIT_LOGIN_SUCCESS_IP: '5/900' });
+    });
+
+    it('answers 429 past N successful logins of one account, from any IP, before any hashing; failures do not count', async () => {
+      const { email, password } = await registerUser();
+      for (let i = 0; i < 3; i++) expectFailure(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 401, 'invalid_credentials');
+      for (let i = 0; i < 2; i++) expect((await loginAt(app, email, password, randomIpv4())).status).to.equal(200);
+      const rows = await attemptRows(email);
+      expectRateLimited(await loginAt(app, email, password, randomIpv4()), 900);
+      expectRateLimited(await loginAt(app, email, 'Wrong-password-123', randomIpv4()), 900);
+      expect(await attemptRows(email), 'a refused login writes no row').to.equal(rows);
+    });
+
+    it('answers 429 past N successful logins from one IP, and a request refused by the account limit costs that IP nothing', async () => {
+      const ip = randomIpv4();
+      const first = await registerUser();
+      for (let i = 0; i < 2; i++) expect((await loginAt(app, first.email, first.password, ip)).status).to.equal(200);
+      for (let i = 0; i < 3; i++) expectRateLimited(await loginAt(app, first.email, first.password, ip), 900);
+      // 2 of the IP's 5 spent: three more accounts' logins fit, the next does not.
+      for (let i = 0; i < 3; i++) {
+        const other = await registerUser();
+        expect((await loginAt(app, other.email, other.password, ip)).status, `login ${i + 3} from the IP`).to.equal(200);
+      }
+      const last = await registerUser();
+      expectRateLimited(await loginAt(app, last.email, last.password, ip), 900);
+      expect((await loginAt(app, last.email, last.password, randomIpv4())).status).to.equal(200);
     });
   });
 
@@ -323,6 +379,13 @@ describe('rate limits', function () {
       expectRateLimited(await post('/password/forgot', { email: unknown }, randomIpv4()), 3600);
     });
 
+    it('POST /password/forgot: counts an internationalised domain and its xn-- form as one account', async () => {
+      const local = `u-${crypto.randomBytes(4).toString('hex')}`;
+      expect((await post('/password/forgot', { email: `${local}@bücher.de` }, randomIpv4())).status).to.equal(202);
+      expect((await post('/password/forgot', { email: `${local}@xn--bcher-kva.de` }, randomIpv4())).status).to.equal(202);
+      expectRateLimited(await post('/password/forgot', { email: `${local}@BÜCHER.DE` }, randomIpv4()), 3600);
+    });
+
     it('POST /register: 429 after N registrations from one IP, before the user is created', async () => {
       const ip = randomIpv4();
       for (let i = 0; i < 2; i++) expect((await post('/register', { email: randomEmail(), password: strongPassword() }, ip)).status).to.equal(201);
@@ -398,6 +461,118 @@ describe('rate limits', function () {
     });
   });
 
+  describe('per-user limits on authenticated writes and the export', () => {
+    let app: TestApp;
+    before(async () => {
+      app = await start({
+        RATE_LIMIT_PROFILE_ACCOUNT: '3/900',
+        RATE_LIMIT_EXPORT_ACCOUNT: '1/3600',
+        RATE_LIMIT_SESSIONS_ACCOUNT: '2/900',
+        RATE_LIMIT_MFA_CHANGE_ACCOUNT: '2/900',
+        RATE_LIMIT_ADMIN_ACCOUNT: '2/900',
+      });
+    });
+    const signedIn = async () => {
+      const user = await registerUser();
+      const { token } = (await request('POST', '/login', { json: { email: user.email, password: user.password }, baseUrl: app.url })).body;
+      return { ...user, auth: { authorization: `Bearer ${token}` } };
+    };
+    const call = (method: string, path: string, auth: Record<string, string>, json?: unknown) => request(method, path, { json, headers: auth, baseUrl: app.url });
+    const outboxRows = async (userId: string) => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1', [userId]))[0]!.n;
+
+    it('PATCH /me/profile: 429 past N writes per user, writing no row; another user is not held back', async () => {
+      const user = await signedIn();
+      for (let i = 0; i < 3; i++) expect((await call('PATCH', '/me/profile', user.auth, { display_name: `Ada ${i}` })).status).to.equal(200);
+      const rows = await outboxRows(user.userId);
+      expectRateLimited(await call('PATCH', '/me/profile', user.auth, { display_name: 'Ada again' }), 900);
+      expect(await outboxRows(user.userId)).to.equal(rows);
+      const other = await signedIn();
+      expect((await call('PATCH', '/me/profile', other.auth, { display_name: 'Bob' })).status).to.equal(200);
+    });
+
+    it('GET /me/export: 429 past N exports per user', async () => {
+      const user = await signedIn();
+      expect((await call('GET', '/me/export', user.auth)).status).to.equal(200);
+      expectRateLimited(await call('GET', '/me/export', user.auth), 3600);
+    });
+
+    it('DELETE /me/sessions/:id and POST /logout/all: 429 past N per user', async () => {
+      const user = await signedIn();
+      for (let i = 0; i < 2; i++) expectFailure(await call('DELETE', `/me/sessions/${crypto.randomUUID()}`, user.auth), 404, 'not_found');
+      expectRateLimited(await call('DELETE', `/me/sessions/${crypto.randomUUID()}`, user.auth), 900);
+      expectRateLimited(await call('POST', '/logout/all', user.auth), 900);
+    });
+
+    it('second-factor changes: 429 past N per user', async () => {
+      const user = await signedIn();
+      const enroll = () => call('POST', '/mfa/totp/enroll', user.auth, { password: user.password });
+      for (let i = 0; i < 2; i++) expect((await enroll()).status).to.not.equal(429);
+      expectRateLimited(await enroll(), 900);
+      expectRateLimited(await call('POST', '/mfa/recovery-codes', user.auth, { password: user.password }), 900);
+    });
+
+    it('administrators\' writes: 429 past N per administrator', async () => {
+      const admin = await signedIn();
+      await grantRole(app.services.pool, { userId: admin.userId, role: 'admin' });
+      const target = await registerUser();
+      for (let i = 0; i < 2; i++) expect((await call('POST', `/admin/users/${target.userId}/sessions/revoke`, admin.auth)).status).to.not.equal(429);
+      expectRateLimited(await call('POST', `/admin/users/${target.userId}/sessions/revoke`, admin.auth), 900);
+    });
+
+    it('defaults: under 400 profile writes per user in 15 minutes, exports much fewer', () => {
+      const { rules } = loadConfig(testEnv('db', { RATE_LIMIT_SCALE: '1' })).rateLimits;
+      const inFifteenMinutes = (rule: { points: number; seconds: number }) => rule.points * (Math.ceil(900 / rule.seconds) + 1);
+      expect(inFifteenMinutes(rules.profile.account!)).to.be.below(400);
+      expect(inFifteenMinutes(rules.export.account!)).to.be.below(20);
+      for (const action of ['sessions', 'mfa_change', 'admin'] as const) expect(rules[action].account, action).to.not.equal(undefined);
+    });
+  });
+
+  describe('bounded Redis memory per client', () => {
+    let app: TestApp;
+    before(async () => {
+      app = await start({
+        TRUST_PROXY_HOPS: '1',
+        RATE_LIMIT_FORGOT_IP: '3/3600',
+        RATE_LIMIT_REGISTER_IP: '3/3600',
+        RATE_LIMIT_LOGIN_IP: '3/900',
+      });
+    });
+    const keyCount = async () => (await remainingTestKeys([app.services.config.rateLimits.prefix])).get(app.services.config.rateLimits.prefix) ?? 0;
+
+    it('leaves the key count flat through thousands of refused requests with unique addresses (no per-account keys for a 429)', async function () {
+      this.timeout(120_000);
+      const ip = randomIpv4();
+      const post = (path: string, json: unknown) => request('POST', path, { json, headers: { 'x-forwarded-for': ip }, baseUrl: app.url });
+      const bodies: Record<string, () => unknown> = {
+        '/password/forgot': () => ({ email: randomEmail() }),
+        '/register': () => ({ email: randomEmail(), password: 'short' }),
+        '/login': () => ({ email: randomEmail(), password: 'Wrong-password-123' }),
+      };
+      // Spend each IP limit, so every request after is refused by it.
+      for (const [path, body] of Object.entries(bodies)) {
+        for (let i = 0; i < 3; i++) expect((await post(path, body())).status, path).to.not.equal(429);
+        expectRateLimited(await post(path, body()), 3600);
+      }
+      const before = await keyCount();
+      const refused = 3_000;
+      const paths = Object.keys(bodies);
+      let sent = 0;
+      const statuses = new Map<number, number>();
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          while (sent < refused) {
+            const path = paths[sent++ % paths.length]!;
+            const { status } = await post(path, bodies[path]!());
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          }
+        }),
+      );
+      expect(Object.fromEntries(statuses)).to.deep.equal({ 429: refused });
+      expect(await keyCount(), `keys under the prefix before ${before}`).to.equal(before);
+    });
+  });
+
   describe('shared by every API instance, with a per-process stand-in when Redis is down', () => {
     it('counts failures on one instance against the other (one Redis, one prefix)', async () => {
       const prefix = testPrefix('rl-test');
@@ -452,6 +627,18 @@ describe('rate limits', function () {
     it('says the wait in words, rounded up to its unit', () => {
       const cases: Array<[number, string]> = [[1, '1 second'], [89, '89 seconds'], [90, '2 minutes'], [900, '15 minutes'], [5_399, '90 minutes'], [5_400, '2 hours'], [86_400, '24 hours']];
       for (const [seconds, words] of cases) expect(describeWait(seconds), `${seconds} s`).to.equal(words);
+    });
+
+    it('defaults limit successful logins: under 80 of one account in 15 minutes, the IP limit at least 4 times that, both scaled', () => {
+      const { rules } = loadConfig(testEnv('db', { RATE_LIMIT_SCALE: '1' })).rateLimits;
+      const { account, ip } = rules.login_success;
+      // A fixed window: two windows' worth can fall within 15 minutes when one ends inside them.
+      const perFifteenMinutes = (rule: { points: number; seconds: number }) => rule.points * (Math.ceil(900 / rule.seconds) + (rule.seconds < 900 ? 1 : 0));
+      expect(perFifteenMinutes(account!)).to.be.below(80);
+      expect(ip!.points / ip!.seconds).to.be.at.least((4 * account!.points) / account!.seconds);
+      const scaled = loadConfig(testEnv('db', { RATE_LIMIT_SCALE: '10' })).rateLimits.rules.login_success;
+      expect(scaled.account!.points).to.equal(10 * account!.points);
+      expect(scaled.ip!.points).to.equal(10 * ip!.points);
     });
 
     it('defaults answer 429 before the anomaly guard can lock an account', () => {

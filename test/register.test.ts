@@ -78,6 +78,31 @@ describe('POST /register', () => {
     }
   });
 
+  describe('MIME encoded-words in addresses', () => {
+    const tag = () => crypto.randomBytes(4).toString('hex');
+    // A mail server that decodes =?charset?encoding?text?= could deliver to another mailbox than the one stored.
+    const encoded = (): string[] => [
+      `=?utf-8?b?${Buffer.from(`victim${tag()}@evil.example`).toString('base64')}?=@example.com`,
+      `=?utf-8?q?victim=40evil.example?=${tag()}@example.com`,
+      `user${tag()}=?iso-8859-1?q?=41?=@example.com`,
+      `=?UTF-8?B?dXNlcg==?=${tag()}@example.com`,
+    ];
+
+    it('refuses them at register with 400 invalid_request naming the email, and stores nothing', async () => {
+      for (const email of encoded()) {
+        const response = await expectNoRowChange(() => register({ email, password: strongPassword() }));
+        expectInvalidField(response, 'email');
+      }
+    });
+
+    it('refuses them at login and password forgot too, before any row is written', async () => {
+      for (const email of encoded()) {
+        expectInvalidField(await expectNoRowChange(() => request('POST', '/login', { json: { email, password: strongPassword() } })), 'email');
+        expectInvalidField(await expectNoRowChange(() => request('POST', '/password/forgot', { json: { email } })), 'email');
+      }
+    });
+  });
+
   describe('duplicates', () => {
     it('answers 409 email_taken for the same address in another case, without a second row', async () => {
       const { email, password } = await registerUser();
@@ -104,6 +129,26 @@ describe('POST /register', () => {
       const [row] = await sql('SELECT email FROM users WHERE id = $1', [userId]);
       expect(row.email).to.equal(`${local}@example.com`);
       expect((await loginUser(`${local}@example.com`, password)).token).to.be.a('string');
+    });
+
+    it('takes an internationalised domain and its xn-- (IDNA) form for one mailbox: one account, stored in the ASCII form', async () => {
+      for (const [first, second] of [
+        ['bücher.de', 'xn--bcher-kva.de'],
+        ['xn--bcher-kva.de', 'BÜCHER.DE'],
+        ['пример.рф', 'xn--e1afmkfd.xn--p1ai'],
+      ] as const) {
+        const local = `u-${crypto.randomBytes(4).toString('hex')}`;
+        const { password, userId } = await registerUser(`${local}@${first}`);
+        const [row] = await sql('SELECT email FROM users WHERE id = $1', [userId]);
+        expect(row.email, first).to.equal(`${local}@${first.startsWith('xn--') ? first : first === 'bücher.de' ? 'xn--bcher-kva.de' : 'xn--e1afmkfd.xn--p1ai'}`);
+        const again = await expectNoRowChange(() => register({ email: `${local}@${second}`, password: strongPassword() }));
+        expectFailure(again, 409, 'email_taken');
+        expect((await loginUser(`${local}@${second}`, password)).token, `${first} signs in as ${second}`).to.be.a('string');
+      }
+    });
+
+    it('refuses a domain that is no valid IDNA name (bad punycode) with 400 naming the email', async () => {
+      expectInvalidField(await expectNoRowChange(() => register({ email: `u-${crypto.randomBytes(4).toString('hex')}@xn--zz.de`, password: strongPassword() })), 'email');
     });
 
     it('lets exactly one of 50 concurrent mixed-case registrations of one address win', async function () {

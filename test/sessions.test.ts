@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
 import { expect } from 'chai';
 import { expectFailure, expectInvalidField, expectNoRowChange, sql } from './support/expectations.js';
-import { testApp } from './support/hooks.js';
+import { EVENT_SCHEMAS } from '../shared/events/event-schemas.js';
+import { testApp, testDatabase } from './support/hooks.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
 import { loginUser, registerUser, request, strongPassword } from './support/http.js';
 import { outboxEventsOf, startMailHarness } from './support/mail-harness.js';
 
@@ -236,6 +238,53 @@ describe('sessions', function () {
         headers: { ...bearer(tokens.token), 'content-type': 'application/json' },
       });
       expectFailure(proto, 400, 'invalid_json');
+    });
+  });
+
+  describe('SESSION_MAX_PER_USER', () => {
+    let capped: TestApp;
+    before(async () => {
+      capped = await startTestApp(testDatabase(), { SESSION_MAX_PER_USER: '3' });
+    });
+    after(() => capped.close());
+    const loginAt = async (email: string, password: string) => {
+      const response = await request('POST', '/login', { json: { email, password }, baseUrl: capped.url });
+      expect(response.status, response.text).to.equal(200);
+      return response.body as { token: string; refresh_token: string };
+    };
+
+    it('defaults to 50', () => {
+      expect(testApp().services.config.sessions.maxPerUser).to.equal(50);
+    });
+
+    it('a sign-in past the cap revokes the least recently used sessions with their refresh tokens and a SessionRevoked session_limit each', async () => {
+      const user = await registerUser();
+      const signIns = [];
+      for (let i = 0; i < 5; i++) signIns.push(await loginAt(user.email, user.password));
+      const rows = await sessionRows(user.userId);
+      expect(rows.filter((row) => row.revoked_at === null).map((row) => row.id)).to.deep.equal(signIns.slice(2).map((signIn) => sessionIdOf(signIn.token)));
+      const revokedIds = signIns.slice(0, 2).map((signIn) => sessionIdOf(signIn.token));
+      for (const id of revokedIds) expect(await liveRefreshTokens(id)).to.equal(0);
+      const events = await revokedEvents(user.userId);
+      expect(events.map((event) => [event.data.session_id, event.data.reason])).to.deep.equal(revokedIds.map((id) => [id, 'session_limit']));
+      for (const event of events) expect(EVENT_SCHEMAS.SessionRevoked.safeParse(event).success, JSON.stringify(event)).to.equal(true);
+      expect(new Set(events.map((event) => event.event_id)).size).to.equal(2);
+      // The revoked sessions' tokens no longer work; the kept ones do.
+      expectFailure(await request('GET', '/me', { headers: bearer(signIns[0]!.token), baseUrl: capped.url }), 401, 'unauthorized');
+      expectFailure(await request('POST', '/token/refresh', { json: { refresh_token: signIns[1]!.refresh_token }, baseUrl: capped.url }), 401, 'invalid_token');
+      expect((await request('GET', '/me', { headers: bearer(signIns[4]!.token), baseUrl: capped.url })).status).to.equal(200);
+    });
+
+    it('keeps a recently refreshed session over an older unused one', async () => {
+      const user = await registerUser();
+      const first = await loginAt(user.email, user.password);
+      const second = await loginAt(user.email, user.password);
+      await loginAt(user.email, user.password);
+      const refreshed = await request('POST', '/token/refresh', { json: { refresh_token: first.refresh_token }, baseUrl: capped.url });
+      expect(refreshed.status, refreshed.text).to.equal(200);
+      await loginAt(user.email, user.password);
+      const live = (await sessionRows(user.userId)).filter((row) => row.revoked_at === null).map((row) => row.id);
+      expect(live).to.have.length(3).and.include(sessionIdOf(first.token)).and.not.include(sessionIdOf(second.token));
     });
   });
 });

@@ -98,6 +98,10 @@ describe('forged and invalid access tokens on GET /me', () => {
     }],
     // typ JWT makes the decoder parse the payload as JSON: garbage there must be a 401, not a 500.
     ['a payload that is not JSON', () => `${encodePart({ ...header, typ: 'JWT' })}.${Buffer.from('notjson').toString('base64url')}.${token.split('.')[2]}`],
+    // Correctly signed, but the session or user id is no UUID: the session lookup must not reach the database with it.
+    ['a signed token whose sid is not a UUID', () => signedByService({ sid: 'not-a-uuid' })],
+    ['a signed token whose sub is not a UUID', () => signedByService({ sub: "1' OR '1'='1" })],
+    ['a signed token whose sid is a number', () => signedByService({ sid: 12 })],
     ['a payload of invalid UTF-8', () => `${encodePart({ ...header, typ: 'JWT' })}.${Buffer.from([0xc3, 0x28, 0xff]).toString('base64url')}.${token.split('.')[2]}`],
   ];
   for (const [name, forge] of cases) {

@@ -24,6 +24,7 @@ export function assignRequestId(ctx: AppContext): string {
 export function requestContextMiddleware(log: Logger): AppMiddleware {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
+    ctx.state.receivedAt = performance.now();
     const requestLogger = log.child({ request_id: assignRequestId(ctx) });
     ctx.state.log = requestLogger;
     try {

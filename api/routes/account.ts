@@ -73,6 +73,7 @@ export const exportAccountRoute = defineRoute({
   description: 'Everything stored about the account (GDPR art. 15 and 20) as one JSON attachment, newest first; never a hash, a token or a secret.',
   tag: 'Account',
   access: 'bearer',
+  limit: { action: 'export', account: 'user' },
   responses: {
     200: {
       description: 'The data, as a download.',

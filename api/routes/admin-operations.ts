@@ -109,6 +109,7 @@ function replayRoute(path: string, operationId: string, summary: string) {
     description: 'What `npm run outbox:replay -- <event_id>` does: an unpublished event is published again within a second (attempts cleared); for a published one, its given-up reactions run again.',
     tag: 'Admin',
     access: 'role:admin',
+    limit: { action: 'admin', account: 'user' },
     request: { params: z.object({ event_id: uuid }) },
     responses: { 200: { description: 'Back in line.', json: replayBody } },
     errors: ['not_found'],

@@ -134,6 +134,7 @@ export const setUserStatusRoute = defineRoute({
   description: 'Any status but `active` ends every session at once (their access tokens get 401 at the next request). `reason` is a short code such as `fraud` or `support_request`, kept in the event and the audit log.',
   tag: 'Admin',
   access: 'role:admin',
+  limit: { action: 'admin', account: 'user' },
   request: {
     params: userIdParams,
     body: z.strictObject({
@@ -158,6 +159,7 @@ export const revokeUserSessionsRoute = defineRoute({
   description: 'Every session and refresh token is revoked (`SessionRevoked`, reason `admin`); the account stays as it is and may sign in again.',
   tag: 'Admin',
   access: 'role:admin',
+  limit: { action: 'admin', account: 'user' },
   request: { params: userIdParams },
   responses: { 200: { description: 'Ended.', json: z.object({ sessions_revoked: z.int().nonnegative() }) } },
   errors: ['not_found'],
@@ -174,6 +176,7 @@ export const deleteUserRoute = defineRoute({
   description: 'The same erasure as `DELETE /me`, without the owner\'s password: sessions ended, personal data erased, the address freed, `UserDeleted`.',
   tag: 'Admin',
   access: 'role:admin',
+  limit: { action: 'admin', account: 'user' },
   request: { params: userIdParams },
   responses: { 204: { description: 'Deleted.' } },
   errors: ['not_found'],
@@ -190,6 +193,7 @@ export const clearUserMfaRoute = defineRoute({
   description: 'For an owner who lost their authenticator: each factor removed writes `MfaDisabled`; sessions stay.',
   tag: 'Admin',
   access: 'role:admin',
+  limit: { action: 'admin', account: 'user' },
   request: { params: userIdParams },
   responses: { 200: { description: 'Removed.', json: z.object({ methods_removed: z.int().nonnegative() }) } },
   errors: ['not_found'],

@@ -20,8 +20,9 @@ export const forgotPasswordRoute = defineRoute({
   request: { body: z.strictObject({ email: requiredString(1024) }), example: { email: 'ada@example.com' } },
   responses: { 202: { description: 'Accepted.', json: successMessage } },
   limit: { action: 'forgot', account: 'body-email' },
-}).handle(async ({ body, services }) => {
-  await requestPasswordReset(services.pool, body.email);
+}).handle(async ({ body, ctx, services }) => {
+  // Padded from the request's arrival: the rate limits and parsing before the work are timed as one with it.
+  await services.forgotPasswordTiming.run(() => requestPasswordReset(services.pool, body.email), ctx.state.receivedAt);
   return { status: 202, body: { message: 'success' } };
 });
 
@@ -60,6 +61,8 @@ export const resetPasswordRoute = defineRoute({
     return { status: 400, page: resetFailedPage() };
   },
 }).handle(async ({ body, ctx, services }) => {
-  await resetPassword(services, body.token, body.password);
+  const { email } = await resetPassword(services, body.token, body.password);
+  // Completing a mailed reset proves the owner: guesses from elsewhere must not keep them out of the new password.
+  await services.rateLimits.liftAccountLimit('login', email, ctx.state.clientIp, ctx.state.log);
   return isFormPost(ctx) ? { status: 200, page: passwordResetDonePage() } : { status: 200, body: { message: 'success' } };
 });

@@ -40,6 +40,7 @@ export const updateProfileRoute = defineRoute({
   request: { body: profilePatch, example: { display_name: 'Ada', locale: 'de-AT', time_zone: 'Europe/Vienna' } },
   responses: { 200: { description: 'The updated profile.', json: profileBody } },
   errors: ['not_found'],
+  limit: { action: 'profile', account: 'user' },
 }).handle(async ({ auth, body, services }) => {
   // A locale is stored in its canonical form (de-at -> de-AT).
   const patch = body.locale === undefined ? body : { ...body, locale: Intl.getCanonicalLocales(body.locale)[0]! };

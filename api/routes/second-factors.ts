@@ -31,6 +31,7 @@ export const enrollTotpRoute = defineRoute({
   description: 'A new secret and its `otpauth://` URI (for a QR code). Nothing changes at sign-in until POST /mfa/totp/activate confirms a first code.',
   tag: 'Second factors',
   access: 'bearer',
+  limit: { action: 'mfa_change', account: 'user' },
   request: { body: z.strictObject({ password }) },
   responses: {
     200: {
@@ -52,6 +53,7 @@ export const activateTotpRoute = defineRoute({
   description: 'From now on a sign-in with the password asks for a code. Answers the account\'s recovery codes, shown once (an earlier set stops working). Writes `MfaEnabled`; the owner is mailed.',
   tag: 'Second factors',
   access: 'bearer',
+  limit: { action: 'mfa_change', account: 'user' },
   request: { body: z.strictObject({ code: totpCode, password }), example: { code: '123456' } },
   responses: { 200: { description: 'On; the recovery codes.', json: recoveryCodes } },
   errors: [...REAUTH_ERRORS, 'invalid_code', 'conflict'],
@@ -72,6 +74,7 @@ export const removeTotpRoute = defineRoute({
   description: 'With a current code (on a sign-in of the last 5 minutes) or the password. Writes `MfaDisabled`; with the last factor the recovery codes go too.',
   tag: 'Second factors',
   access: 'bearer',
+  limit: { action: 'mfa_change', account: 'user' },
   request: { body: codeOrPassword },
   responses: { 204: { description: 'Off.' } },
   errors: [...REAUTH_ERRORS, 'invalid_code', 'not_found'],
@@ -88,6 +91,7 @@ export const renewRecoveryCodesRoute = defineRoute({
   description: 'With a current code (on a sign-in of the last 5 minutes) or the password; the old set stops working. Writes `MfaEnabled` (method `recovery_codes`).',
   tag: 'Second factors',
   access: 'bearer',
+  limit: { action: 'mfa_change', account: 'user' },
   request: { body: codeOrPassword },
   responses: { 200: { description: 'The codes, shown once.', json: recoveryCodes } },
   errors: [...REAUTH_ERRORS, 'invalid_code', 'conflict'],

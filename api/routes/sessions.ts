@@ -34,6 +34,7 @@ export const endSessionRoute = defineRoute({
   description: 'The session and its refresh tokens are revoked (`SessionRevoked`, reason `user`); its access token is refused at once. Another user\'s, an ended, an unknown or a malformed id get one answer: 404.',
   tag: 'Sessions',
   access: 'bearer',
+  limit: { action: 'sessions', account: 'user' },
   request: { params: z.object({ id: uuid }) },
   responses: { 204: { description: 'Ended.' } },
 }).handle(async ({ auth, params, services }) => {
@@ -61,6 +62,7 @@ export const logoutAllRoute = defineRoute({
   summary: 'End every session of the signed-in user',
   tag: 'Sessions',
   access: 'bearer',
+  limit: { action: 'sessions', account: 'user' },
   responses: { 204: { description: 'Every session and its refresh tokens are revoked (reason `logout_all`).' } },
 }).handle(async ({ auth, services }) => {
   await endAllSessions(services.pool, auth.userId);

@@ -59,6 +59,17 @@ export interface Config {
   queuePrefix: string;
   /** Per-action, per-key limits (docs/api.md, "Rate limits"); RATE_LIMIT_SCALE is applied. */
   rateLimits: RateLimitSettings;
+  /** The HTTP server's guards against slow and numerous connections (docs/configuration.md, "HTTP server"). */
+  http: {
+    /** A request's headers must arrive within this long (Node's headersTimeout). */
+    headersTimeoutMs: number;
+    /** A whole request, body included, must arrive within this long (Node's requestTimeout). */
+    requestTimeoutMs: number;
+    /** Open connections one client address may hold (RATE_LIMIT_SCALE applied); not applied behind a trusted proxy. */
+    maxConnectionsPerIp: number;
+    /** Open connections the process takes in total (RATE_LIMIT_SCALE applied). */
+    maxConnections: number;
+  };
   hashing: {
     concurrency: number;
     queueLimit: number;
@@ -108,6 +119,8 @@ export interface Config {
     idleTimeoutSeconds: number;
     /** A consumed refresh token presented again within this long gets the same successor instead of revoking the session. */
     refreshReuseGraceSeconds: number;
+    /** Live sessions a user may hold; a sign-in past it revokes the least recently used (session_limit). 0: no cap (load tests). */
+    maxPerUser: number;
   };
   /** Login anomaly scoring (docs/security.md, "Login anomaly scoring"). */
   anomaly: {
@@ -232,6 +245,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   const cores = os.availableParallelism();
   const keyReloadSeconds = env.int('SIGNING_KEY_RELOAD_SECONDS', 60, { min: 1, max: 3_600 });
+  const rateLimits = readRateLimitSettings(env, source, env.string('QUEUE_PREFIX', 'us'));
+  const scaled = (points: number) => Math.max(1, Math.round(points * rateLimits.scale));
   const config: Config = {
     env: nodeEnv,
     port,
@@ -260,7 +275,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     smtpMaxConnections: env.int('SMTP_MAX_CONNECTIONS', 5, { min: 1, max: 100 }),
     workerQueues: env.list('WORKER_QUEUES', WORKER_ROLES, WORKER_ROLES) as WorkerRole[],
     queuePrefix: env.string('QUEUE_PREFIX', 'us'),
-    rateLimits: readRateLimitSettings(env, source, env.string('QUEUE_PREFIX', 'us')),
+    rateLimits,
+    http: {
+      headersTimeoutMs: env.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+      requestTimeoutMs: env.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
+      maxConnectionsPerIp: scaled(env.int('HTTP_MAX_CONNECTIONS_PER_IP', 128, { min: 1, max: 1_000_000 })),
+      maxConnections: scaled(env.int('HTTP_MAX_CONNECTIONS', 1024, { min: 1, max: 1_000_000 })),
+    },
     hashing: {
       concurrency: env.int('HASH_CONCURRENCY', cores, { min: 1, max: 256 }),
       queueLimit: env.int('HASH_QUEUE_LIMIT', 256, { min: 0, max: 100_000 }),
@@ -299,6 +320,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       absoluteTtlSeconds: env.int('SESSION_ABSOLUTE_TTL_DAYS', 30, { min: 1, max: 400 }) * 86_400,
       idleTimeoutSeconds: env.int('SESSION_IDLE_TIMEOUT_DAYS', 7, { min: 1, max: 400 }) * 86_400,
       refreshReuseGraceSeconds: env.int('REFRESH_REUSE_GRACE_SECONDS', 10, { min: 0, max: 300 }),
+      maxPerUser: env.int('SESSION_MAX_PER_USER', 50, { min: 0, max: 1_000_000 }),
     },
     anomaly: {
       notifyThreshold: env.int('ANOMALY_NOTIFY_THRESHOLD', 50, { min: 1, max: 100 }),
@@ -330,6 +352,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   if (env.optional('SESSION_TTL_SECONDS') !== undefined) {
     env.problems.push('SESSION_TTL_SECONDS is no longer read: set SESSION_ABSOLUTE_TTL_DAYS (and SESSION_IDLE_TIMEOUT_DAYS) instead');
+  }
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    env.problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request');
   }
   if (config.passwords.minLength > config.passwords.maxLength) {
     env.problems.push('PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH');

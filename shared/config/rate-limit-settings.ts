@@ -1,6 +1,22 @@
 import type { EnvReader } from './env-reader.js';
 
-export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth', 'resend', 'mfa'] as const;
+export const RATE_LIMIT_ACTIONS = [
+  'login',
+  'login_success',
+  'forgot',
+  'reset',
+  'verify',
+  'refresh',
+  'register',
+  'reauth',
+  'resend',
+  'mfa',
+  'profile',
+  'export',
+  'sessions',
+  'mfa_change',
+  'admin',
+] as const;
 export type RateLimitAction = (typeof RATE_LIMIT_ACTIONS)[number];
 
 /** What a limit counts by: the client's address, the account named, or both together. */
@@ -40,6 +56,11 @@ export interface RateLimitSettings {
  */
 export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
   login: { ip: { points: 30, seconds: 900 }, account: { points: 4, seconds: 900 }, ip_account: { points: 6, seconds: 900 } },
+  // Successful sign-ins (a right password), per account and per address: each costs a full
+  // hash, a session, a refresh token and year-long rows, so one holder of a password cannot
+  // sign in hundreds of times a second and slow everyone's login. 60 in 15 minutes is a
+  // sign-in every 15 s; an address shared by an office gets four accounts' worth.
+  login_success: { ip: { points: 240, seconds: 900 }, account: { points: 60, seconds: 900 } },
   forgot: { ip: { points: 20, seconds: 3_600 }, account: { points: 5, seconds: 3_600 }, ip_account: { points: 3, seconds: 3_600 } },
   register: { ip: { points: 10, seconds: 3_600 }, account: { points: 5, seconds: 3_600 }, ip_account: { points: 3, seconds: 3_600 } },
   reset: { ip: { points: 10, seconds: 900 } },
@@ -55,6 +76,15 @@ export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
   // account, on top of the 5 an mfa_token survives: a stolen password does not buy a
   // million TOTP guesses through fresh mfa_tokens.
   mfa: { ip: { points: 30, seconds: 900 }, account: { points: 10, seconds: 900 } },
+  // Per signed-in user (the account is the user id), for the authenticated writes and the
+  // expensive read: each write is an outbox row and an audit row kept for a year, an export
+  // reads everything stored about the account. Generous for a person, tight for a script.
+  profile: { account: { points: 60, seconds: 900 } },
+  export: { account: { points: 5, seconds: 3_600 } },
+  sessions: { account: { points: 60, seconds: 900 } },
+  mfa_change: { account: { points: 20, seconds: 900 } },
+  // Operators' writes (status, roles, sessions, second factors, replays), per administrator.
+  admin: { account: { points: 600, seconds: 900 } },
 };
 
 /** The env name of one limit, e.g. RATE_LIMIT_LOGIN_IP_ACCOUNT. */

@@ -28,6 +28,13 @@ export interface IssuedClaims extends AccessClaims {
 
 const ALGORITHM = 'ES256';
 
+/** The ids this service puts in sub and sid; anything else, even correctly signed, is no session of ours. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
 /** The token's header and claims, unverified; null for anything that does not decode (jws parses a JWT payload as JSON, and throws on garbage). */
 function decodeUnverified(token: string): jwt.Jwt | null {
   try {
@@ -83,7 +90,8 @@ export class AccessTokens {
         // Requires iat and bounds a token's age by the lifetime this service gives its tokens.
         maxAge: accessTtlSeconds,
       });
-      if (typeof payload === 'string' || typeof payload.sub !== 'string' || typeof payload.sid !== 'string') throw unauthorized;
+      // A sid or sub that is not a UUID would make the session lookup fail in PostgreSQL (a 500).
+      if (typeof payload === 'string' || !isUuid(payload.sub) || !isUuid(payload.sid)) throw unauthorized;
       // jsonwebtoken skips exp when it is absent; a token without one would never expire.
       if (typeof payload.exp !== 'number') throw unauthorized;
       if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + clockToleranceSeconds) throw unauthorized;

@@ -1,8 +1,9 @@
 import { hashToken, randomToken } from '../crypto/random-token.js';
 import type { Queryable } from '../db/pool.js';
+import { revokeSessionsBeyond } from '../db/queries/sessions.js';
 import { recordSignIn } from '../db/queries/sign-in.js';
 import type { SignInState } from '../db/queries/users.js';
-import { createEventEnvelope } from '../events/create-event.js';
+import { createEvent, createEventEnvelope } from '../events/create-event.js';
 import type { Services } from '../services.js';
 
 /** What a sign-in or a refresh hands the client: the session's access token and its refresh token. */
@@ -28,7 +29,9 @@ export interface SessionOpening {
 /**
  * The one way a session opens: recordSignIn's single statement writes the session, its
  * first refresh token (stored only as a hash), the login_attempts row and LoginSucceeded
- * while the account allows it, and an access token is signed for it. Otherwise the
+ * while the account allows it, and an access token is signed for it; past
+ * SESSION_MAX_PER_USER live sessions, the least recently used are revoked
+ * (session_limit). Otherwise the
  * account's state comes back for the caller to judge (undefined: the user row is gone).
  */
 export async function openSession(
@@ -45,6 +48,11 @@ export async function openSession(
   });
   if (!outcome?.recorded) return { refusedBy: outcome };
   const sessionId = outcome.recorded.session_id;
+  const { maxPerUser } = config.sessions;
+  if (maxPerUser > 0) {
+    // The event as checked; the statement writes each revoked session's id and a fresh event_id into it.
+    await revokeSessionsBeyond(db, opening.userId, maxPerUser, createEvent('SessionRevoked', opening.userId, { session_id: sessionId, reason: 'session_limit' }));
+  }
   return {
     issued: {
       userId: opening.userId,

@@ -21,7 +21,7 @@ export async function resetPassword(
   { pool, hasher, passwordPolicy }: Pick<Services, 'pool' | 'hasher' | 'passwordPolicy'>,
   token: string,
   newPassword: string,
-): Promise<{ userId: string }> {
+): Promise<{ userId: string; email: string }> {
   const reset = await findLiveLinkToken(pool, 'password_resets', hashToken(token));
   if (!reset) throw invalidLinkToken();
   const user = await findUserById(pool, reset.user_id);
@@ -36,6 +36,6 @@ export async function resetPassword(
     await updatePasswordHash(tx, user.id, passwordHash);
     const revoked = await revokeUserSessions(tx, user.id, 'password_reset');
     await insertOutboxEvent(tx, createEvent('PasswordChanged', user.id, { reason: 'reset', sessions_revoked: revoked.sessionIds.length }));
-    return { userId: user.id };
+    return { userId: user.id, email: user.email };
   });
 }

@@ -36,15 +36,18 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'mail
     };
   }
 
+  // The mails hold live tokens: the folder and its files are the service user's alone, whatever the umask.
   const folder = mailFolder(config.mailDir);
-  fs.mkdirSync(folder, { recursive: true });
+  fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+  fs.chmodSync(folder, 0o700);
   log.warn({ folder }, `SMTP_URL is not set: mail is written as .eml files to ${folder}`);
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     async send(mail) {
       const info = await transport.sendMail({ from: config.mailFrom, ...mail });
       const file = path.join(folder, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`);
-      await fs.promises.writeFile(file, info.message as Buffer);
+      // A umask only takes bits away, so 0600 holds; wx refuses to write through a file (or link) already there.
+      await fs.promises.writeFile(file, info.message as Buffer, { mode: 0o600, flag: 'wx' });
     },
     close: () => transport.close(),
   };

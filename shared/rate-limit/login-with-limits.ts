@@ -5,6 +5,7 @@ import { AppError, type ErrorCode } from '../errors.js';
 import { loginUser, type ClientInfo, type Credentials, type SignInOutcome } from '../domain/login-user.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
+import type { RateLimitPass } from './rate-limits.js';
 
 /** The outcomes loginUser records as failed attempts (login_attempts rows the anomaly guard counts). */
 const COUNTED_FAILURES: readonly ErrorCode[] = ['invalid_credentials', 'account_locked', 'account_disabled', 'password_reset_required'];
@@ -19,6 +20,10 @@ type Deps = Parameters<typeof loginUser>[0] & Pick<Services, 'rateLimits'>;
  * client has shown it knows the password. Past half of a limit, the progressive delay
  * is served before the hash, where it holds no hashing slot.
  *
+ * The login_success limits count right passwords, per account and per address: taken
+ * before the work as well, given back when the password was wrong (or the request
+ * failed otherwise), so a refused request and a failure cost no success point.
+ *
  * The account limit counts failures from everywhere, so on its own it would let anyone
  * who knows the email keep the owner out. When it alone refuses, a client whose network
  * (IP prefix) has signed in to the account before is counted against that network's own
@@ -31,12 +36,20 @@ export async function loginWithLimits(deps: Deps, credentials: Credentials, clie
     { ip: client.ip, account: credentials.email },
     { isKnownNetwork: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(credentials.email), client.ip), log },
   );
+  // The success limits are taken before the work too, and given back unless the password was right.
+  let successes: RateLimitPass;
+  try {
+    successes = await deps.rateLimits.consume('login_success', { ip: client.ip, account: credentials.email }, { log });
+  } catch (error) {
+    await pass.refund();
+    throw error;
+  }
   if (pass.delayMs > 0) await sleep(pass.delayMs);
   let outcome: SignInOutcome;
   try {
     outcome = await loginUser(deps, credentials, client);
   } catch (error) {
-    if (!(error instanceof AppError && COUNTED_FAILURES.includes(error.code))) await pass.refund();
+    await Promise.all([successes.refund(), !(error instanceof AppError && COUNTED_FAILURES.includes(error.code)) ? pass.refund() : undefined]);
     throw error;
   }
   // A second step still to come counts as a right password: its wrong codes have limits of their own.

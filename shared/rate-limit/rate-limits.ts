@@ -35,6 +35,9 @@ export interface ConsumeOptions {
 /** How long the known-network check may take before it counts as "not known". */
 const KNOWN_NETWORK_TIMEOUT_MS = 1_000;
 
+/** How long a network that proved the owner (a completed password reset) keeps an account budget of its own. */
+const PROVEN_OWNER_SECONDS = 30 * 86_400;
+
 /** A counted request: what it consumed, to give back or clear once its outcome is known. */
 export interface RateLimitPass {
   /** The progressive delay owed before the work (login only uses it). */
@@ -64,7 +67,7 @@ export class RateLimits {
 
   constructor(
     private readonly settings: RateLimitSettings,
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly log: Logger,
     guard: Pick<Config['anomaly'], 'guardFailures' | 'guardWindowSeconds'>,
   ) {
@@ -96,35 +99,24 @@ export class RateLimits {
    * them: 429 rate_limited with Retry-After (seconds) and the wait in words ("Too many
    * attempts; try again in 15 minutes."), and the points it took from the
    * others are given back, so a refused request costs the client nothing elsewhere.
+   *
+   * The limits are counted one after another, the IP limit first, and the first that
+   * refuses ends the count: a request the IP limit refuses creates no counter for the
+   * account it names, so a client sending fresh addresses past its 429 adds no key to
+   * Redis, and the memory one client can cause is bounded by its IP limit's points.
    */
   async consume(action: RateLimitAction, subject: RateLimitSubject, options: ConsumeOptions = {}): Promise<RateLimitPass> {
     const log = options.log ?? this.log;
-    const targets = this.targets(action, subject);
-    const results = await Promise.allSettled(targets.map(({ limiter, id }) => limiter.consume(id)));
     const counted: Counted[] = [];
-    const refusedBy: RateLimitKey[] = [];
     let retryAfterMs = 0;
-    results.forEach((result, index) => {
-      const target = targets[index]!;
-      if (result.status === 'fulfilled') {
-        counted.push({ ...target, consumed: result.value.consumedPoints });
-      } else if (result.reason instanceof RateLimiterRes) {
-        refusedBy.push(target.key);
-        retryAfterMs = Math.max(retryAfterMs, result.reason.msBeforeNext);
-      } else {
-        // Both Redis and the in-process stand-in failed: let the request through rather than fail it.
-        log.warn({ action, key: target.key, reason: String(result.reason) }, 'rate limit could not be counted');
+    for (const target of this.targets(action, subject)) {
+      let refusal = await this.consumeOne(target, counted, log, action);
+      if (refusal !== undefined && target.key === 'account' && options.isKnownNetwork && (await this.isKnownNetwork(action, target.id, subject.ip, options.isKnownNetwork, log))) {
+        refusal = await this.consumeOne({ ...target, id: `${target.id}|${networkLimitKey(subject.ip)}` }, counted, log, action);
       }
-    });
-    if (refusedBy.length === 1 && refusedBy[0] === 'account' && (await this.asks(options.isKnownNetwork, log))) {
-      const target = targets.find(({ key }) => key === 'account')!;
-      const ownBudget = { ...target, id: `${target.id}|${networkLimitKey(subject.ip)}` };
-      try {
-        const result = await ownBudget.limiter.consume(ownBudget.id);
-        counted.push({ ...ownBudget, consumed: result.consumedPoints });
-        retryAfterMs = 0;
-      } catch (error) {
-        if (error instanceof RateLimiterRes) retryAfterMs = Math.max(retryAfterMs, error.msBeforeNext);
+      if (refusal !== undefined) {
+        retryAfterMs = refusal;
+        break;
       }
     }
     const pass = this.pass(counted);
@@ -135,11 +127,61 @@ export class RateLimits {
     return pass;
   }
 
+  /**
+   * Takes a point from one limit, adding it to `counted`; the wait in ms when the limit
+   * refuses. A limit that cannot be counted at all (Redis and the per-process stand-in
+   * both failed) lets the request through rather than fail it.
+   */
+  private async consumeOne(target: Omit<Counted, 'consumed'>, counted: Counted[], log: Logger, action: RateLimitAction): Promise<number | undefined> {
+    try {
+      const result = await target.limiter.consume(target.id);
+      counted.push({ ...target, consumed: result.consumedPoints });
+      return undefined;
+    } catch (error) {
+      if (error instanceof RateLimiterRes) return Math.max(1, error.msBeforeNext);
+      log.warn({ action, key: target.key, reason: String(error) }, 'rate limit could not be counted');
+      return undefined;
+    }
+  }
+
+  /**
+   * After a step that proves the account's owner (a completed password reset) from `ip`:
+   * the account limit of `action` is cleared, with that network's own budget, and the
+   * network counts as known to the account for PROVEN_OWNER_SECONDS, so guesses from
+   * elsewhere cannot lock the owner out again before their first sign-in records the
+   * network. One key per proof (and the proofs are limited themselves).
+   */
+  async liftAccountLimit(action: RateLimitAction, account: string, ip: string | undefined, log: Logger = this.log): Promise<void> {
+    const found = this.limiters.get(`${action}:account`);
+    if (!found) return;
+    const id = accountLimitKey(account);
+    const network = networkLimitKey(ip);
+    try {
+      await Promise.all([
+        found.limiter.delete(id),
+        found.limiter.delete(`${id}|${network}`),
+        this.redis.set(this.provenOwnerKey(action, id, network), '1', 'EX', PROVEN_OWNER_SECONDS),
+      ]);
+    } catch (error) {
+      log.warn({ action, reason: String(error) }, 'the account limit could not be lifted after the owner proved themselves');
+    }
+  }
+
+  private provenOwnerKey(action: RateLimitAction, accountId: string, network: string): string {
+    return `{${this.settings.prefix}}:rl:${action}:owner:${accountId}|${network}`;
+  }
+
+  /** The client's network proved the owner (liftAccountLimit), or the caller knows it (a past sign-in from it). */
+  private async isKnownNetwork(action: RateLimitAction, accountId: string, ip: string | undefined, question: () => Promise<boolean>, log: Logger): Promise<boolean> {
+    const proven = await this.asks(async () => (await this.redis.exists(this.provenOwnerKey(action, accountId, networkLimitKey(ip)))) > 0, log, this.settings.redisTimeoutMs);
+    return proven || this.asks(question, log);
+  }
+
   /** A question that cannot be answered in time (the database is away or slow, the input is garbage) is a no. */
-  private async asks(question: (() => Promise<boolean>) | undefined, log: Logger): Promise<boolean> {
+  private async asks(question: (() => Promise<boolean>) | undefined, log: Logger, timeoutMs = KNOWN_NETWORK_TIMEOUT_MS): Promise<boolean> {
     if (!question) return false;
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), KNOWN_NETWORK_TIMEOUT_MS)));
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     try {
       return await Promise.race([question(), late]);
     } catch (error) {

@@ -63,7 +63,7 @@ export async function startTestApp(database: string, overrides: NodeJS.ProcessEn
   const services = createServices(config, createLogger(config.logLevel, undefined, logTo));
   await services.init();
   const queueSet = createQueueSet(config, services.log, 'producer');
-  const server = createApiServer(createApp(services, async () => queueSet.queues).callback());
+  const server = createApiServer(createApp(services, async () => queueSet.queues).callback(), { ...config.http, trustProxyHops: config.trustProxyHops });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

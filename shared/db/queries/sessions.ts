@@ -1,3 +1,5 @@
+import { EVENTS_EXCHANGE } from '../../broker/broker-topology.js';
+import type { DomainEvent } from '../../events/event-schemas.js';
 import type { Queryable } from '../pool.js';
 import { roleNamesOfSql } from './roles.js';
 
@@ -121,4 +123,33 @@ export async function findSessionHistoryOfUser(db: Queryable, userId: string, li
 export async function secondsSinceSignIn(db: Queryable, sessionId: string): Promise<number | undefined> {
   const { rows } = await db.query<{ seconds: number }>('SELECT extract(epoch FROM now() - created_at)::float8 AS seconds FROM sessions WHERE id = $1', [sessionId]);
   return rows[0]?.seconds;
+}
+
+/**
+ * Keeps a user's live sessions (not revoked, not expired) to `keep`: revokes the least
+ * recently used beyond it, with their refresh tokens and a SessionRevoked event each
+ * (`revoked`, whose event_id and data.session_id are written here), in one statement.
+ * Locks in the house order: the user (shared, as a sign-in does), then the sessions in id
+ * order, then their refresh tokens. Returns the revoked session ids.
+ */
+export async function revokeSessionsBeyond(db: Queryable, userId: string, keep: number, revoked: DomainEvent<'SessionRevoked'>): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>({
+    name: 'revoke-sessions-beyond',
+    text: `WITH u AS (SELECT id FROM users WHERE id = $1 FOR SHARE),
+       over AS (SELECT id FROM sessions WHERE id IN (
+                  SELECT s.id FROM sessions s JOIN u ON s.user_id = u.id
+                   WHERE s.revoked_at IS NULL AND s.expires_at > now()
+                   ORDER BY s.last_used_at DESC, s.created_at DESC, s.id DESC OFFSET $2)
+                ORDER BY id FOR UPDATE),
+       rv AS (UPDATE sessions SET revoked_at = now() WHERE id IN (SELECT id FROM over) AND revoked_at IS NULL RETURNING id),
+       rt AS (UPDATE refresh_tokens SET revoked_at = now() WHERE session_id IN (SELECT id FROM rv) AND revoked_at IS NULL),
+       ev AS (SELECT id, gen_random_uuid() AS event_id FROM rv),
+       o AS (INSERT INTO outbox (event_id, aggregate_id, topic, type, payload, created_at)
+             SELECT ev.event_id, $1, $3, 'SessionRevoked',
+                    jsonb_set(jsonb_set($4::jsonb, '{event_id}', to_jsonb(ev.event_id::text)), '{data,session_id}', to_jsonb(ev.id::text)), $5
+               FROM ev ORDER BY ev.id)
+     SELECT id FROM rv ORDER BY id`,
+    values: [userId, keep, EVENTS_EXCHANGE, JSON.stringify(revoked), revoked.occurred_at],
+  });
+  return rows.map((row) => row.id);
 }
