@@ -1,6 +1,6 @@
 import type { EnvReader } from './env-reader.js';
 
-export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth', 'resend', 'mfa'] as const;
+export const RATE_LIMIT_ACTIONS = ['login', 'forgot', 'reset', 'verify', 'refresh', 'register', 'reauth', 'resend', 'mfa', 'passkey'] as const;
 export type RateLimitAction = (typeof RATE_LIMIT_ACTIONS)[number];
 
 /** What a limit counts by: the client's address, the account named, or both together. */
@@ -55,6 +55,9 @@ export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
   // account, on top of the 5 an mfa_token survives: a stolen password does not buy a
   // million TOTP guesses through fresh mfa_tokens.
   mfa: { ip: { points: 30, seconds: 900 }, account: { points: 10, seconds: 900 } },
+  // Passkey sign-ins started (POST /login/passkey/options) per address: each one stores a
+  // challenge, and no account is known yet. Its answers count under the login limits.
+  passkey: { ip: { points: 60, seconds: 900 } },
 };
 
 /** The env name of one limit, e.g. RATE_LIMIT_LOGIN_IP_ACCOUNT. */
