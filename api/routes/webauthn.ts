@@ -65,7 +65,7 @@ const authenticationResponse = z
 
 const descriptor = z.object({ id: z.string(), type: z.string().meta({ description: 'public-key' }), transports: z.array(z.string()).optional() });
 const creationOptions = z
-  .object({
+  .looseObject({
     challenge: z.string(),
     rp: z.object({ name: z.string(), id: z.string().optional() }),
     user: z.object({ id: z.string(), name: z.string(), displayName: z.string() }),
@@ -78,7 +78,7 @@ const creationOptions = z
   })
   .meta({ id: 'WebauthnCreationOptions', description: 'PublicKeyCredentialCreationOptionsJSON, for `PublicKeyCredential.parseCreationOptionsFromJSON`.' });
 const requestOptions = z
-  .object({
+  .looseObject({
     challenge: z.string(),
     rpId: z.string().optional(),
     timeout: z.int().optional(),
@@ -122,7 +122,7 @@ export const webauthnRegisterOptionsRoute = defineRoute({
   errors: [...REAUTH_ERRORS],
 }).handle(async ({ auth, body, ctx, services }) => {
   const options = await startWebauthnRegistration(services, proofOf(ctx, auth, body));
-  return { status: 200, headers: { 'Cache-Control': 'no-store' }, body: { options } };
+  return { status: 200, headers: { 'Cache-Control': 'no-store' }, body: { options: { ...options } } };
 });
 
 export const webauthnRegisterVerifyRoute = defineRoute({
@@ -203,7 +203,7 @@ export const loginWebauthnOptionsRoute = defineRoute({
   errors: ['invalid_token', 'conflict', 'unavailable'],
 }).handle(async ({ body, services }) => {
   const options = await startWebauthnSecondStep(services, body.mfa_token);
-  return { status: 200, headers: { 'Cache-Control': 'no-store' }, body: { options } };
+  return { status: 200, headers: { 'Cache-Control': 'no-store' }, body: { options: { ...options } } };
 });
 
 export const loginWebauthnVerifyRoute = defineRoute({
@@ -242,7 +242,7 @@ export const loginPasskeyOptionsRoute = defineRoute({
   limit: { action: 'passkey' },
 }).handle(async ({ ctx, services }) => {
   const { options, passkeyToken } = await startPasskeySignIn(services, clientInfo(ctx));
-  return { status: 200, headers: { 'Cache-Control': 'no-store' }, body: { options, passkey_token: passkeyToken } };
+  return { status: 200, headers: { 'Cache-Control': 'no-store' }, body: { options: { ...options }, passkey_token: passkeyToken } };
 });
 
 export const loginPasskeyVerifyRoute = defineRoute({
