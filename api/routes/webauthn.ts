@@ -27,6 +27,9 @@ import type { AppContext } from '../app-state.js';
 const TAG = 'Second factors';
 const password = requiredString(4096).optional().meta({ description: 'Needed unless the session signed in within the last 5 minutes.' });
 const REAUTH_ERRORS = ['reauthentication_required', 'invalid_credentials', 'rate_limited', 'unavailable'] as const;
+/** The answer of a finished sign-in step, and the refusals every one can meet besides a wrong answer. */
+const SIGNED_IN = { 200: { description: 'Signed in.', json: tokenBody, example: TOKEN_EXAMPLE } } as const;
+const SIGN_IN_REFUSALS = ['invalid_token', 'account_locked', 'account_disabled', 'password_reset_required', 'rate_limited', 'unavailable'] as const;
 
 /** A base64url field of a credential, bounded (a COSE key or an attestation is a few KiB at most). */
 const base64url = (max: number) => z.string({ error: 'must be a base64url string' }).min(1, { error: 'is required' }).max(max, { error: `must be at most ${max} characters` }).regex(/^[A-Za-z0-9_-]+$/, { error: 'must be base64url' });
@@ -216,8 +219,8 @@ export const loginWebauthnVerifyRoute = defineRoute({
   tag: 'Sign-in',
   access: 'public',
   request: { body: z.strictObject({ mfa_token: requiredString(512), response: authenticationResponse }) },
-  responses: { 200: { description: 'Signed in.', json: tokenBody, example: TOKEN_EXAMPLE } },
-  errors: ['invalid_token', 'invalid_code', 'account_locked', 'account_disabled', 'password_reset_required', 'rate_limited', 'unavailable'],
+  responses: SIGNED_IN,
+  errors: ['invalid_code', ...SIGN_IN_REFUSALS],
 }).handle(async ({ body, ctx, services, log }) => {
   const issued = await finishWebauthnSecondStep(services, { mfaToken: body.mfa_token, response: body.response as unknown as AuthenticationResponseJSON, client: clientInfo(ctx), log });
   return tokenReply(issued);
@@ -255,8 +258,8 @@ export const loginPasskeyVerifyRoute = defineRoute({
   tag: 'Sign-in',
   access: 'public',
   request: { body: z.strictObject({ passkey_token: requiredString(512), response: authenticationResponse }) },
-  responses: { 200: { description: 'Signed in.', json: tokenBody, example: TOKEN_EXAMPLE } },
-  errors: ['invalid_token', 'invalid_credentials', 'account_locked', 'account_disabled', 'password_reset_required', 'rate_limited', 'unavailable'],
+  responses: SIGNED_IN,
+  errors: ['invalid_credentials', ...SIGN_IN_REFUSALS],
 }).handle(async ({ body, ctx, services, log }) => {
   const issued = await signInWithPasskey(services, { passkeyToken: body.passkey_token, response: body.response as unknown as AuthenticationResponseJSON, client: clientInfo(ctx), log });
   return tokenReply(issued);

@@ -314,11 +314,17 @@ export async function signInWithPasskey(deps: SecondStepDeps, step: { passkeyTok
 
 /** An unknown credential: counted by the login limits of the address, a wrong answer of the passkey_token, an attempts row for no account. */
 async function refuseUnknownPasskey(deps: SecondStepDeps, step: { passkeyToken: string; client: ClientInfo; log?: Logger | undefined }): Promise<void> {
-  await deps.rateLimits.consume('login', { ip: step.client.ip }, { log: step.log });
-  await withTransaction(deps.pool, async (tx) => {
+  const pass = await deps.rateLimits.consume('login', { ip: step.client.ip }, { log: step.log });
+  const live = await withTransaction(deps.pool, async (tx) => {
     const challenge = await lockLiveMfaChallenge(tx, hashToken(step.passkeyToken), 'passkey', MFA_TOKEN_MAX_FAILURES);
-    if (!challenge) throw new AppError('invalid_token');
+    if (!challenge) return false;
     await countFailedMfaAnswer(tx, challenge.id);
     await insertLoginAttempt(tx, { userId: undefined, email: null, ip: step.client.ip, userAgent: step.client.userAgent, success: false, reason: 'unknown_passkey' });
+    return true;
   });
+  if (!live) {
+    // A dead token is no attempt: nothing was judged.
+    await pass.refund();
+    throw new AppError('invalid_token');
+  }
 }
