@@ -9,6 +9,7 @@ import { testApp, testDatabase } from './support/hooks.js';
 import { loginUser, randomEmail, registerUser, request, strongPassword } from './support/http.js';
 import { outboxEventsOf, startMailHarness, type MailHarness } from './support/mail-harness.js';
 import { SoftAuthenticator } from './support/soft-authenticator.js';
+import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { startTestApp } from './support/test-app.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -337,6 +338,45 @@ describe('WebAuthn: security keys and passkeys', function () {
       expect(deleted.status, deleted.text).to.be.oneOf([200, 202, 204]);
       expect(await sql('SELECT 1 FROM mfa_methods WHERE user_id = $1', [user.userId])).to.have.length(0);
       expectFailure(await verify(), 401, 'invalid_credentials');
+    });
+  });
+
+  describe('passkey sign-in under the login limits', () => {
+    let limited: Awaited<ReturnType<typeof startTestApp>>;
+    const prefix = testPrefix('wa-rl');
+
+    before(async () => {
+      limited = await startTestApp(testDatabase(), {
+        RATE_LIMIT_SCALE: '1',
+        RATE_LIMIT_PREFIX: prefix,
+        RATE_LIMIT_DELAY_BASE_MS: '0',
+        RATE_LIMIT_LOGIN_IP: '1000/900',
+        RATE_LIMIT_LOGIN_IP_ACCOUNT: '1000/900',
+        RATE_LIMIT_PASSKEY_IP: '1000/900',
+        // The client below comes from a network that never signed in to the account (a network
+        // that did has an account budget of its own, as for password logins).
+        TRUST_PROXY_HOPS: '1',
+      });
+    });
+
+    after(async () => {
+      await limited?.close();
+      await removeTestKeys(prefix);
+    });
+
+    it('counts wrong passkey answers against the account, as wrong passwords are', async () => {
+      const user = await userWithKey();
+      const headers = { 'x-forwarded-for': '203.0.113.77' };
+      const verify = async (overrides: { origin?: string } = {}) => {
+        const started = await request('POST', '/login/passkey/options', { baseUrl: limited.url, headers });
+        return request('POST', '/login/passkey/verify', { baseUrl: limited.url, headers, json: { passkey_token: started.body.passkey_token, response: user.authenticator.assert(started.body.options, overrides) } });
+      };
+      for (let i = 0; i < 4; i += 1) expectFailure(await verify({ origin: 'http://evil.example' }), 401, 'invalid_credentials');
+      const refused = await verify();
+      expectFailure(refused, 429, 'rate_limited');
+      expect(refused.headers.get('retry-after')).to.match(/^\d+$/);
+      // One budget per account: the password is refused too.
+      expectFailure(await request('POST', '/login', { baseUrl: limited.url, headers, json: { email: user.email, password: user.password } }), 429, 'rate_limited');
     });
   });
 

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hashToken } from '../../crypto/random-token.js';
+import { hasEmailSignedInFromIpPrefix } from '../../db/queries/login-attempts.js';
+import { canonicalEmail } from '../email-address.js';
 import { withTransaction, type PoolClient } from '../../db/pool.js';
 import { consumeMfaChallenge, countFailedMfaAnswer, findLiveMfaChallengeUser, lockLiveMfaChallenge, type ChallengePurpose, type MfaChallenge } from '../../db/queries/mfa-challenges.js';
 import { lockUserForSecondStep } from '../../db/queries/users.js';
@@ -57,7 +59,7 @@ export async function completeSecondStep(deps: SecondStepDeps, step: SecondStep,
   const userId = step.passkeyOwner ? (challengeUser === null ? step.passkeyOwner.userId : undefined) : challengeUser;
   if (!userId) throw new AppError('invalid_token');
   const pass = step.passkeyOwner
-    ? await deps.rateLimits.consume('login', { ip: step.client.ip, account: step.passkeyOwner.email }, { log: step.log })
+    ? await deps.rateLimits.consume('login', { ip: step.client.ip, account: step.passkeyOwner.email }, { isKnownNetwork: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(step.passkeyOwner!.email), step.client.ip), log: step.log })
     : await deps.rateLimits.consume('mfa', { ip: step.client.ip, account: userId }, { log: step.log });
   // The login limits' progressive delay, as a password login serves it.
   if (step.passkeyOwner && pass.delayMs > 0) await sleep(pass.delayMs);
