@@ -22,6 +22,8 @@ export const JSON_BODY_LIMIT = 64 * 1024;
  */
 export function createApp(services: Services, queues: () => Promise<Queues>): Koa<AppState> {
   const routes = appRoutes(services.config);
+  const webauthnOff = services.config.webauthn.unavailableReason;
+  if (webauthnOff) services.log.warn({ rp_id: services.config.webauthn.rpId }, `WebAuthn is off: ${webauthnOff}. Its routes answer 503; everything else works.`);
   const app = new Koa<AppState>();
   // Errors are answered and logged by errorHandler; Koa's own printer stays quiet.
   app.silent = true;

@@ -21,6 +21,7 @@ import { notMePageRoute, notMeRoute } from './routes/security.js';
 import { endSessionRoute, listSessionsRoute, logoutAllRoute, logoutRoute } from './routes/sessions.js';
 import { activateTotpRoute, enrollTotpRoute, loginMfaRoute, removeTotpRoute, renewRecoveryCodesRoute } from './routes/second-factors.js';
 import { refreshTokenRoute } from './routes/tokens.js';
+import { WEBAUTHN_LOGIN_ROUTES, WEBAUTHN_ROUTES } from './routes/webauthn.js';
 
 /** The API's routes, in the order of the reference. */
 export const API_ROUTES: readonly RouteDeclaration[] = [
@@ -30,6 +31,7 @@ export const API_ROUTES: readonly RouteDeclaration[] = [
   registerRoute,
   loginRoute,
   loginMfaRoute,
+  ...WEBAUTHN_LOGIN_ROUTES,
   refreshTokenRoute,
   meRoute,
   getProfileRoute,
@@ -45,6 +47,7 @@ export const API_ROUTES: readonly RouteDeclaration[] = [
   activateTotpRoute,
   removeTotpRoute,
   renewRecoveryCodesRoute,
+  ...WEBAUTHN_ROUTES,
   verifyEmailPageRoute,
   verifyEmailRoute,
   resendVerificationRoute,

@@ -40,7 +40,10 @@ describe('admin actions in the audit log and on the broker', function () {
     expect((await request('PUT', `/admin/users/${user.userId}/roles/support`, as)).status).to.equal(200);
     expect((await request('DELETE', `/admin/users/${user.userId}/roles/support`, as)).status).to.equal(200);
     expect((await request('POST', `/admin/users/${user.userId}/status`, { ...as, json: { status: 'disabled', reason: 'support_request' } })).status).to.equal(200);
-    await sql("INSERT INTO mfa_methods (user_id, type, label) VALUES ($1, 'webauthn', 'key')", [user.userId]);
+    await sql(
+      "INSERT INTO mfa_methods (user_id, type, label, credential_id, webauthn_pub, sign_count, user_handle) VALUES ($1, 'webauthn', 'key', $2, 'cHVibGljLWtleQ', 0, 'aGFuZGxl')",
+      [user.userId, crypto.randomUUID()],
+    );
     expect((await request('DELETE', `/admin/users/${user.userId}/mfa`, as)).status).to.equal(200);
     expect((await request('POST', `/admin/users/${user.userId}/status`, { ...as, json: { status: 'active' } })).status).to.equal(200);
     expect((await request('POST', '/login', { json: { email: user.email, password: user.password } })).status).to.equal(200);

@@ -23,6 +23,19 @@ export interface DatabaseConfig {
   connectTimeoutMs: number;
 }
 
+export interface WebauthnConfig {
+  /** WEBAUTHN_RP_ID: a registrable domain (default the host of PUBLIC_URL). */
+  rpId: string;
+  rpName: string;
+  /** The origins a browser may answer from (default the origin of PUBLIC_URL). */
+  origins: string[];
+  /**
+   * Why WebAuthn cannot work on this install (the RP id is an IP address, which browsers
+   * refuse): the WebAuthn routes then answer 503 and the start logs it. Undefined: usable.
+   */
+  unavailableReason: string | undefined;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
@@ -44,6 +57,8 @@ export interface Config {
   registerEnumerationSafe: boolean;
   /** The issuer authenticator apps show for this service's TOTP entries. */
   totpIssuer: string;
+  /** WebAuthn's relying party (docs/security.md, "WebAuthn and passkeys"). */
+  webauthn: WebauthnConfig;
   shutdownTimeoutMs: number;
   database: DatabaseConfig;
   redisUrl: string;
@@ -229,6 +244,44 @@ function cronExpression(env: EnvReader, name: string, fallback: string): string 
   return value;
 }
 
+/**
+ * The relying party: its id (a host name; an IP address is refused by every browser, so
+ * then WebAuthn is off and the rest works), its name, and the origins answers may come
+ * from. A WEBAUTHN_ORIGINS entry must be an http(s) origin whose host is the RP id or
+ * below it.
+ */
+function webauthnConfig(env: EnvReader, publicUrl: string): WebauthnConfig {
+  const fallback = publicUrl === '' ? new URL('http://localhost') : new URL(publicUrl);
+  const rpId = env.string('WEBAUTHN_RP_ID', fallback.hostname.replace(/^\[|\]$/g, '')).trim().toLowerCase();
+  const rpName = env.string('WEBAUTHN_RP_NAME', 'user-services');
+  const origins: string[] = [];
+  for (const raw of env.list('WEBAUTHN_ORIGINS', [fallback.origin])) {
+    let origin: URL | undefined;
+    try {
+      origin = new URL(raw);
+    } catch {
+      origin = undefined;
+    }
+    if (!origin || !['http:', 'https:'].includes(origin.protocol) || origin.origin !== raw.replace(/\/+$/, '')) {
+      env.problems.push(`WEBAUTHN_ORIGINS must list origins such as https://example.com (scheme, host and port only), got "${raw}"`);
+      continue;
+    }
+    origins.push(origin.origin);
+  }
+  let unavailableReason: string | undefined;
+  if (net.isIP(rpId) !== 0) {
+    unavailableReason = `the WebAuthn relying party id "${rpId}" is an IP address, which browsers refuse; set WEBAUTHN_RP_ID (or PUBLIC_URL) to a host name`;
+  } else if (!HOST_NAME.test(rpId)) {
+    env.problems.push(`WEBAUTHN_RP_ID must be a host name such as example.com, got "${rpId}"`);
+  } else {
+    for (const origin of origins) {
+      const host = new URL(origin).hostname;
+      if (host !== rpId && !host.endsWith(`.${rpId}`)) env.problems.push(`WEBAUTHN_ORIGINS entry ${origin} is not on WEBAUTHN_RP_ID ${rpId} or below it`);
+    }
+  }
+  return { rpId, rpName, origins, unavailableReason };
+}
+
 /** Parses the whole configuration once; throws ConfigError naming every problem. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env = new EnvReader(source);
@@ -260,6 +313,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: env.bool('MIGRATE_ON_START', true),
     registerEnumerationSafe: env.bool('REGISTER_ENUMERATION_SAFE', false),
     totpIssuer: env.string('TOTP_ISSUER', 'user-services'),
+    webauthn: webauthnConfig(env, publicUrl),
     shutdownTimeoutMs: env.int('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     database: {
       url: databaseUrl(env),

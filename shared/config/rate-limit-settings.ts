@@ -16,6 +16,7 @@ export const RATE_LIMIT_ACTIONS = [
   'sessions',
   'mfa_change',
   'admin',
+  'passkey',
 ] as const;
 export type RateLimitAction = (typeof RATE_LIMIT_ACTIONS)[number];
 
@@ -85,6 +86,9 @@ export const RATE_LIMIT_DEFAULTS: RateLimitRules = {
   mfa_change: { account: { points: 20, seconds: 900 } },
   // Operators' writes (status, roles, sessions, second factors, replays), per administrator.
   admin: { account: { points: 600, seconds: 900 } },
+  // Passkey sign-ins started (POST /login/passkey/options) per address: each one stores a
+  // challenge, and no account is known yet. Its answers count under the login limits.
+  passkey: { ip: { points: 60, seconds: 900 } },
 };
 
 /** The env name of one limit, e.g. RATE_LIMIT_LOGIN_IP_ACCOUNT. */

@@ -55,6 +55,11 @@ export const LOGIN_FAILURE_REASONS = [
   'password_changed',
   // The password verified, but the second step's code (TOTP or recovery code) was wrong or used.
   'invalid_code',
+  // A WebAuthn assertion whose signature counter did not move forward: a cloned
+  // authenticator, or a replayed answer. Refused, and audited through LoginFailed.
+  'webauthn_counter_regressed',
+  // A passkey sign-in whose assertion did not verify (signature, origin, RP id, challenge).
+  'invalid_passkey',
 ] as const;
 
 export const MFA_METHODS = ['totp', 'webauthn', 'recovery_codes'] as const;

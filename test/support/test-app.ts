@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { createApp } from '../../api/app.js';
 import { createApiServer } from '../../api/http-server.js';
 import { loadConfig, type Config } from '../../shared/config/config.js';
@@ -54,6 +54,15 @@ export function testEnv(database: string, overrides: NodeJS.ProcessEnv = {}): No
   return env;
 }
 
+/** A port free at this moment, for an app whose PUBLIC_URL must name its own port. */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
 /**
  * Builds the same graph as the web process, on its own database, listening on a free
  * port; its log lines go to `logTo` when given (stdout otherwise).
@@ -64,7 +73,8 @@ export async function startTestApp(database: string, overrides: NodeJS.ProcessEn
   await services.init();
   const queueSet = createQueueSet(config, services.log, 'producer');
   const server = createApiServer(createApp(services, async () => queueSet.queues).callback(), { ...config.http, trustProxyHops: config.trustProxyHops });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // PORT 0 (the default here): any free port; a test that needs the URL up front (a browser's origin) names one.
+  await new Promise<void>((resolve) => server.listen(config.port, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -2,7 +2,8 @@ import type { Queryable } from '../pool.js';
 
 export interface LoginAttempt {
   userId: string | undefined;
-  email: string;
+  /** The address typed; null for a passkey no account holds (no address was given). */
+  email: string | null;
   ip: string | undefined;
   userAgent: string | undefined;
   success: boolean;

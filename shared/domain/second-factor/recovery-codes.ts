@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
 import { hashToken } from '../../crypto/random-token.js';
 import type { Queryable } from '../../db/pool.js';
-import { replaceRecoveryCodes, useRecoveryCode } from '../../db/queries/recovery-codes.js';
+import { findActiveMfaTypes } from '../../db/queries/mfa-methods.js';
+import { deleteRecoveryCodesOfUser, replaceRecoveryCodes, useRecoveryCode } from '../../db/queries/recovery-codes.js';
+import { recordFactorChange } from './record-factor-change.js';
 
 export const RECOVERY_CODE_COUNT = 10;
 /** Lowercase RFC 4648 base32 without padding: no 0/1/8/9 to confuse with letters. */
@@ -33,4 +35,10 @@ export async function issueRecoveryCodes(db: Queryable, userId: string): Promise
 /** Spends a recovery code; false for an unknown or used one. Two requests with one code: one wins. */
 export function spendRecoveryCode(db: Queryable, userId: string, code: string): Promise<boolean> {
   return useRecoveryCode(db, userId, hashToken(normalizeRecoveryCode(code)));
+}
+
+/** When the last factor goes, so do the recovery codes: they are only a way around a factor. */
+export async function dropRecoveryCodesWithoutFactors(db: Queryable, userId: string): Promise<void> {
+  if ((await findActiveMfaTypes(db, userId)).length > 0) return;
+  if ((await deleteRecoveryCodesOfUser(db, userId)) > 0) await recordFactorChange(db, { userId, method: 'recovery_codes' }, false);
 }

@@ -1,14 +1,13 @@
 import { matchTotpCode, newTotpSecret, totpUri } from '../../crypto/totp.js';
 import { withTransaction, type PoolClient } from '../../db/pool.js';
 import { findActiveMfaTypes, acceptTotpStep, deleteTotpMethod, lockTotpMethod, upsertPendingTotp, type TotpMethod } from '../../db/queries/mfa-methods.js';
-import { deleteRecoveryCodesOfUser } from '../../db/queries/recovery-codes.js';
 import { lockUser } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { AnswerCheck } from '../sign-in/complete-second-step.js';
 import { requireFreshSignIn, type Reauthentication } from './fresh-sign-in.js';
 import { recordFactorChange } from './record-factor-change.js';
-import { issueRecoveryCodes, spendRecoveryCode } from './recovery-codes.js';
+import { dropRecoveryCodesWithoutFactors, issueRecoveryCodes, spendRecoveryCode } from './recovery-codes.js';
 
 type TotpDeps = Pick<Services, 'pool' | 'hasher' | 'rateLimits' | 'secretBox' | 'config'>;
 
@@ -73,12 +72,6 @@ export async function activateTotp(deps: TotpDeps, who: Reauthentication, code: 
     await recordFactorChange(tx, { userId: who.userId, method: 'totp', methodId: method.id }, true);
     return codes;
   });
-}
-
-/** When the last factor goes, so do the recovery codes: they are only a way around a factor. */
-async function dropRecoveryCodesWithoutFactors(tx: PoolClient, userId: string): Promise<void> {
-  if ((await findActiveMfaTypes(tx, userId)).length > 0) return;
-  if ((await deleteRecoveryCodesOfUser(tx, userId)) > 0) await recordFactorChange(tx, { userId, method: 'recovery_codes' }, false);
 }
 
 /**

@@ -1,4 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hashToken } from '../../crypto/random-token.js';
+import { hasEmailSignedInFromIpPrefix } from '../../db/queries/login-attempts.js';
+import { canonicalEmail } from '../email-address.js';
 import { withTransaction, type PoolClient } from '../../db/pool.js';
 import { consumeMfaChallenge, countFailedMfaAnswer, findLiveMfaChallengeUser, lockLiveMfaChallenge, type ChallengePurpose, type MfaChallenge } from '../../db/queries/mfa-challenges.js';
 import { lockUserForSecondStep } from '../../db/queries/users.js';
@@ -7,17 +10,22 @@ import type { Logger } from '../../logger.js';
 import type { Services } from '../../services.js';
 import type { ClientInfo } from '../login-user.js';
 import { openSession, type IssuedTokens } from '../open-session.js';
-import { refusalOf, recordLoginFailure } from './sign-in-refusals.js';
+import { refusalOf, recordLoginFailure, refuse, type LoginFailureReason } from './sign-in-refusals.js';
 import { MFA_TOKEN_MAX_FAILURES } from './start-second-step.js';
 
 export type SecondStepDeps = Pick<Services, 'pool' | 'accessTokens' | 'config' | 'rateLimits' | 'secretBox'>;
 
+/** A wrong answer with a reason of its own for LoginFailed (a WebAuthn counter that went backwards). */
+export interface WrongAnswer {
+  wrong: LoginFailureReason;
+}
+
 /**
  * Judges one answer to a challenge in the step's transaction (the user and the challenge
  * already locked): the amr of the factor that answered (RFC 8176: otp, hwk ...), or
- * undefined for a wrong answer, which is counted.
+ * undefined (or a WrongAnswer) for a wrong answer, which is counted.
  */
-export type AnswerCheck = (tx: PoolClient, userId: string, challenge: MfaChallenge) => Promise<readonly string[] | undefined>;
+export type AnswerCheck = (tx: PoolClient, userId: string, challenge: MfaChallenge) => Promise<readonly string[] | WrongAnswer | undefined>;
 
 export interface SecondStep {
   /** The mfa_token (purpose login) or passkey_token (purpose passkey) the client holds. */
@@ -25,9 +33,16 @@ export interface SecondStep {
   purpose: ChallengePurpose;
   client: ClientInfo;
   log?: Logger | undefined;
+  /**
+   * A passkey sign-in: the owner of the credential that answered (its challenge belongs to
+   * no one yet) and the email its login limits count against. It is a sign-in of its own:
+   * a wrong answer is 401 invalid_credentials, a refusal is recorded as a password
+   * login's is, and the login limits apply instead of the mfa ones.
+   */
+  passkeyOwner?: { userId: string; email: string } | undefined;
 }
 
-type Outcome = { issued: IssuedTokens } | { wrong: { email: string } } | { refused: AppError } | 'dead';
+type Outcome = { issued: IssuedTokens } | { wrong: { email: string; reason: LoginFailureReason } } | { refused: AppError; email: string; reason: ReturnType<typeof refusalOf> } | 'dead';
 
 /**
  * The last step of a sign-in that needs more than a password: the challenge must be
@@ -40,19 +55,24 @@ type Outcome = { issued: IssuedTokens } | { wrong: { email: string } } | { refus
  */
 export async function completeSecondStep(deps: SecondStepDeps, step: SecondStep, check: AnswerCheck): Promise<IssuedTokens> {
   const tokenHash = hashToken(step.token);
-  const userId = await findLiveMfaChallengeUser(deps.pool, tokenHash, step.purpose);
+  const challengeUser = await findLiveMfaChallengeUser(deps.pool, tokenHash, step.purpose);
+  const userId = step.passkeyOwner ? (challengeUser === null ? step.passkeyOwner.userId : undefined) : challengeUser;
   if (!userId) throw new AppError('invalid_token');
-  const pass = await deps.rateLimits.consume('mfa', { ip: step.client.ip, account: userId }, { log: step.log });
+  const pass = step.passkeyOwner
+    ? await deps.rateLimits.consume('login', { ip: step.client.ip, account: step.passkeyOwner.email }, { isKnownNetwork: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(step.passkeyOwner!.email), step.client.ip), log: step.log })
+    : await deps.rateLimits.consume('mfa', { ip: step.client.ip, account: userId }, { log: step.log });
+  // The login limits' progressive delay, as a password login serves it.
+  if (step.passkeyOwner && pass.delayMs > 0) await sleep(pass.delayMs);
   const outcome = await withTransaction<Outcome>(deps.pool, async (tx) => {
     const user = await lockUserForSecondStep(tx, userId);
     const refused = refusalOf(user && { status: user.status, password_reset_required: user.password_reset_required, password_unchanged: true });
-    if (!user || refused) return { refused: new AppError(refused?.code ?? 'invalid_token') };
+    if (!user || refused) return { refused: new AppError(refused?.code ?? 'invalid_token'), email: user?.email ?? '', reason: refused };
     const challenge = await lockLiveMfaChallenge(tx, tokenHash, step.purpose, MFA_TOKEN_MAX_FAILURES);
     if (!challenge) return 'dead';
     const amr = await check(tx, userId, challenge);
-    if (!amr) {
+    if (!amr || 'wrong' in amr) {
       await countFailedMfaAnswer(tx, challenge.id);
-      return { wrong: { email: user.email } };
+      return { wrong: { email: user.email, reason: amr?.wrong ?? (step.passkeyOwner ? 'invalid_passkey' : 'invalid_code') } };
     }
     await consumeMfaChallenge(tx, challenge.id);
     // After a password the factor makes it multi-factor; a passkey's own amr says what it proved.
@@ -65,14 +85,18 @@ export async function completeSecondStep(deps: SecondStepDeps, step: SecondStep,
     await pass.refund();
     throw new AppError('invalid_token');
   }
+  const attempt = { email: step.passkeyOwner?.email ?? '', ip: step.client.ip, userAgent: step.client.userAgent };
   if ('refused' in outcome) {
+    // A passkey sign-in is refused as a password login is: recorded, and counted by the login limits.
+    if (step.passkeyOwner && outcome.reason) return refuse(deps.pool, userId, attempt, outcome.reason);
     await pass.refund();
     throw outcome.refused;
   }
   if ('wrong' in outcome) {
-    await recordLoginFailure(deps.pool, userId, { email: outcome.wrong.email, ip: step.client.ip, userAgent: step.client.userAgent }, 'invalid_code');
-    throw new AppError('invalid_code');
+    await recordLoginFailure(deps.pool, userId, { ...attempt, email: outcome.wrong.email }, outcome.wrong.reason);
+    throw new AppError(step.passkeyOwner ? 'invalid_credentials' : 'invalid_code');
   }
-  await pass.refund();
+  if (step.passkeyOwner) await Promise.all([pass.refund(['ip', 'account']), pass.reset(['ip_account'])]);
+  else await pass.refund();
   return outcome.issued;
 }
