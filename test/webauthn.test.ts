@@ -353,6 +353,8 @@ describe('WebAuthn: security keys and passkeys', function () {
         RATE_LIMIT_LOGIN_IP: '1000/900',
         RATE_LIMIT_LOGIN_IP_ACCOUNT: '1000/900',
         RATE_LIMIT_PASSKEY_IP: '1000/900',
+        RATE_LIMIT_LOGIN_SUCCESS_IP: '1000/900',
+        RATE_LIMIT_LOGIN_SUCCESS_ACCOUNT: '3/900',
         // The client below comes from a network that never signed in to the account (a network
         // that did has an account budget of its own, as for password logins).
         TRUST_PROXY_HOPS: '1',
@@ -377,6 +379,27 @@ describe('WebAuthn: security keys and passkeys', function () {
       expect(refused.headers.get('retry-after')).to.match(/^\d+$/);
       // One budget per account: the password is refused too.
       expectFailure(await request('POST', '/login', { baseUrl: limited.url, headers, json: { email: user.email, password: user.password } }), 429, 'rate_limited');
+    });
+
+    it('counts passkey sign-ins under the successful-login limit; a wrong answer spends none of it', async () => {
+      const user = await userWithKey();
+      const liveSessions = async () =>
+        (await sql('SELECT count(*)::int AS sessions FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [user.userId]))[0].sessions as number;
+      const before = await liveSessions();
+      const headers = { 'x-forwarded-for': '203.0.113.78' };
+      const verify = async (overrides: { origin?: string } = {}) => {
+        const started = await request('POST', '/login/passkey/options', { baseUrl: limited.url, headers });
+        return request('POST', '/login/passkey/verify', { baseUrl: limited.url, headers, json: { passkey_token: started.body.passkey_token, response: user.authenticator.assert(started.body.options, overrides) } });
+      };
+      expectFailure(await verify({ origin: 'http://evil.example' }), 401, 'invalid_credentials');
+      for (let i = 0; i < 3; i += 1) {
+        const signedIn = await verify();
+        expect(signedIn.status, signedIn.text).to.equal(200);
+      }
+      const refused = await verify();
+      expectFailure(refused, 429, 'rate_limited');
+      expect(refused.headers.get('retry-after')).to.match(/^\d+$/);
+      expect(await liveSessions()).to.equal(before + 3);
     });
   });
 

@@ -120,6 +120,7 @@ export const webauthnRegisterOptionsRoute = defineRoute({
     'Creation options for `navigator.credentials.create` (after `PublicKeyCredential.parseCreationOptionsFromJSON`): a resident key and user verification preferred, so the credential also signs in alone as a passkey; the account\'s credentials excluded. Its challenge lives 5 minutes and answers one registration. Needs a sign-in of the last 5 minutes or the password.',
   tag: TAG,
   access: 'bearer',
+  limit: { action: 'mfa_change', account: 'user' },
   request: { body: z.strictObject({ password }) },
   responses: { 200: { description: 'The options.', json: z.object({ options: creationOptions }) } },
   errors: [...REAUTH_ERRORS],
@@ -137,6 +138,7 @@ export const webauthnRegisterVerifyRoute = defineRoute({
     'Stores the credential the browser created for the options of POST /mfa/webauthn/register/options (origin and relying party checked; that challenge is spent). From now on a password sign-in asks for a second step. The account\'s first factor also answers its recovery codes, shown once. Writes `MfaEnabled` (method `webauthn`); the owner is mailed.',
   tag: TAG,
   access: 'bearer',
+  limit: { action: 'mfa_change', account: 'user' },
   request: {
     body: z.strictObject({ response: registrationResponse, label: z.string({ error: 'must be a string' }).trim().min(1, { error: 'must not be empty' }).max(100, { error: 'must be at most 100 characters' }).optional(), password }),
   },
@@ -184,6 +186,7 @@ export const deleteWebauthnCredentialRoute = defineRoute({
     'Needs a sign-in of the last 5 minutes or the password in the body. Writes `MfaDisabled` (method `webauthn`); the owner is mailed; with the last factor the recovery codes go too. Another user\'s or an unknown id: 404.',
   tag: TAG,
   access: 'bearer',
+  limit: { action: 'mfa_change', account: 'user' },
   request: { params: z.object({ id: uuid }), body: z.strictObject({ password }) },
   responses: { 204: { description: 'Removed.' } },
   errors: [...REAUTH_ERRORS],

@@ -12,6 +12,7 @@ import type { ClientInfo } from '../login-user.js';
 import { openSession, type IssuedTokens } from '../open-session.js';
 import { refusalOf, recordLoginFailure, refuse, type LoginFailureReason } from './sign-in-refusals.js';
 import { MFA_TOKEN_MAX_FAILURES } from './start-second-step.js';
+import type { RateLimitPass } from '../../rate-limit/rate-limits.js';
 
 export type SecondStepDeps = Pick<Services, 'pool' | 'accessTokens' | 'config' | 'rateLimits' | 'secretBox'>;
 
@@ -61,6 +62,28 @@ export async function completeSecondStep(deps: SecondStepDeps, step: SecondStep,
   const pass = step.passkeyOwner
     ? await deps.rateLimits.consume('login', { ip: step.client.ip, account: step.passkeyOwner.email }, { isKnownNetwork: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(step.passkeyOwner!.email), step.client.ip), log: step.log })
     : await deps.rateLimits.consume('mfa', { ip: step.client.ip, account: userId }, { log: step.log });
+  // A passkey sign-in is a sign-in: it spends the login_success limits as a right password
+  // does, taken before the work and given back unless it signs in.
+  let successes: RateLimitPass | undefined;
+  if (step.passkeyOwner) {
+    try {
+      successes = await deps.rateLimits.consume('login_success', { ip: step.client.ip, account: step.passkeyOwner.email }, { log: step.log });
+    } catch (error) {
+      await pass.refund();
+      throw error;
+    }
+  }
+  try {
+    return await answerSecondStep(deps, step, check, { userId, tokenHash, pass });
+  } catch (error) {
+    await successes?.refund();
+    throw error;
+  }
+}
+
+/** completeSecondStep once its limits are taken: checks the answer and opens the session, or says why not. */
+async function answerSecondStep(deps: SecondStepDeps, step: SecondStep, check: AnswerCheck, taken: { userId: string; tokenHash: string; pass: RateLimitPass }): Promise<IssuedTokens> {
+  const { userId, tokenHash, pass } = taken;
   // The login limits' progressive delay, as a password login serves it.
   if (step.passkeyOwner && pass.delayMs > 0) await sleep(pass.delayMs);
   const outcome = await withTransaction<Outcome>(deps.pool, async (tx) => {
