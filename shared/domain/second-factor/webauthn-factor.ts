@@ -1,12 +1,8 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { WebauthnConfig } from '../../config/config.js';
 import { hashToken, randomToken } from '../../crypto/random-token.js';
@@ -38,6 +34,19 @@ import { MFA_TOKEN_MAX_FAILURES, MFA_TOKEN_TTL_SECONDS } from '../sign-in/start-
 import { requireFreshSignIn, type Reauthentication } from './fresh-sign-in.js';
 import { recordFactorChange } from './record-factor-change.js';
 import { dropRecoveryCodesWithoutFactors, issueRecoveryCodes } from './recovery-codes.js';
+
+/**
+ * @simplewebauthn/server, loaded by the first WebAuthn request: it takes about 0.3 s to
+ * load, a quarter of a web process's start, for a feature most requests never touch.
+ */
+let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
+function webauthnLibrary(): Promise<typeof import('@simplewebauthn/server')> {
+  library ??= import('@simplewebauthn/server').catch((error: unknown) => {
+    library = undefined;
+    throw error;
+  });
+  return library;
+}
 
 /**
  * COSE algorithms offered and accepted, given explicitly so a Node upgrade does not change
@@ -87,7 +96,7 @@ export async function startWebauthnRegistration(deps: WebauthnDeps, who: Reauthe
     const user = await lockUser(tx, who.userId);
     if (!user) throw new AppError('unauthorized');
     const existing = await findWebauthnCredentialsOfUser(tx, who.userId);
-    const options = await generateRegistrationOptions({
+    const options = await (await webauthnLibrary()).generateRegistrationOptions({
       rpName,
       rpID: rpId,
       userName: user.email,
@@ -136,7 +145,7 @@ export async function finishWebauthnRegistration(deps: WebauthnDeps, who: Reauth
   if (!expectedChallenge) throw new AppError('invalid_request', { message: REGISTRATION_FAILED });
   let verified;
   try {
-    verified = await verifyRegistrationResponse({
+    verified = await (await webauthnLibrary()).verifyRegistrationResponse({
       response,
       expectedChallenge,
       expectedOrigin: origins,
@@ -209,7 +218,7 @@ export async function startWebauthnSecondStep(deps: Pick<Services, 'pool' | 'con
     if (!challenge?.user_id) throw new AppError('invalid_token');
     const credentials = await findWebauthnCredentialsOfUser(tx, challenge.user_id);
     if (credentials.length === 0) throw new AppError('conflict', { message: 'This account has no security key or passkey; answer with a code.' });
-    const options = await generateAuthenticationOptions({
+    const options = await (await webauthnLibrary()).generateAuthenticationOptions({
       rpID: deps.config.webauthn.rpId,
       allowCredentials: credentials.map((credential) => ({ id: credential.credential_id, transports: credential.transports })),
       timeout: CEREMONY_TIMEOUT_MS,
@@ -241,7 +250,7 @@ export function webauthnAnswer(deps: Pick<Services, 'config'>, response: Authent
     let verified;
     try {
       // The counter is judged below, after the signature, so that a regression is told apart.
-      verified = await verifyAuthenticationResponse({
+      verified = await (await webauthnLibrary()).verifyAuthenticationResponse({
         response,
         expectedChallenge,
         expectedOrigin: origins,
@@ -278,7 +287,7 @@ export function finishWebauthnSecondStep(deps: SecondStepDeps, step: { mfaToken:
  */
 export async function startPasskeySignIn(deps: Pick<Services, 'pool' | 'config'>, client: ClientInfo): Promise<{ options: PublicKeyCredentialRequestOptionsJSON; passkeyToken: string }> {
   requireWebauthn(deps.config.webauthn);
-  const options = await generateAuthenticationOptions({ rpID: deps.config.webauthn.rpId, timeout: CEREMONY_TIMEOUT_MS, userVerification: 'required' });
+  const options = await (await webauthnLibrary()).generateAuthenticationOptions({ rpID: deps.config.webauthn.rpId, timeout: CEREMONY_TIMEOUT_MS, userVerification: 'required' });
   const passkeyToken = randomToken();
   await insertMfaChallenge(deps.pool, {
     userId: undefined,
