@@ -106,6 +106,35 @@ describe('admin API', function () {
     });
   });
 
+  describe('GET /admin/audit', () => {
+    it('pages through entries of one instant in id order, each once, across ids of more digits', async () => {
+      const admin = await signedInAdmin();
+      const user = crypto.randomUUID();
+      // One statement: every row has the same created_at, so the id alone orders them; eleven of them cross a power of ten (9 -> 10 digits' worth).
+      const inserted = await sql<{ id: string }>(
+        `INSERT INTO audit_logs (user_id, action, created_at) SELECT $1, 'test.tie', now() FROM generate_series(1, 11) RETURNING id::text`,
+        [user],
+      );
+      await sql(`SELECT setval('audit_logs_id_seq', greatest((SELECT max(id) FROM audit_logs), 999999995))`);
+      const more = await sql<{ id: string }>(
+        `INSERT INTO audit_logs (user_id, action, created_at) SELECT $1, 'test.tie', (SELECT created_at FROM audit_logs WHERE id = $2) FROM generate_series(1, 11) RETURNING id::text`,
+        [user, inserted[0]!.id],
+      );
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const query = new URLSearchParams({ user_id: user, limit: '4', ...(cursor ? { cursor } : {}) });
+        const answer = await request('GET', `/admin/audit?${query}`, { headers: admin.auth });
+        expect(answer.status, answer.text).to.equal(200);
+        seen.push(...answer.body.entries.map((entry: { id: string }) => entry.id));
+        cursor = answer.body.next_cursor ?? undefined;
+        if (!cursor) break;
+      }
+      const expected = [...inserted, ...more].map((row) => BigInt(row.id)).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).map(String);
+      expect(seen).to.deep.equal(expected);
+    });
+  });
+
   describe('GET /admin/users/:id', () => {
     it('shows the account with profile, roles, live sessions, second factors and scored attempts; 404 for unknown or malformed ids', async () => {
       const admin = await signedInAdmin();

@@ -88,7 +88,8 @@ export async function searchAuditLogs(db: Queryable, search: AuditSearch): Promi
         AND ($4::timestamptz IS NULL OR created_at >= $4)
         AND ($5::timestamptz IS NULL OR created_at < $5)
         AND ($6::timestamptz IS NULL OR (created_at, id) < ($6::timestamptz, $7::bigint))
-      ORDER BY created_at DESC, id DESC
+      -- Qualified: a bare id would be the output column, id::text, and order 10 before 9.
+      ORDER BY audit_logs.created_at DESC, audit_logs.id DESC
       LIMIT $8`,
     [search.userId ?? null, search.actorId ?? null, search.action ?? null, search.from ?? null, search.to ?? null, search.after?.at ?? null, search.after?.id ?? null, search.limit],
   );

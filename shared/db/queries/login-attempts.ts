@@ -183,7 +183,7 @@ export async function findRecentLoginAttemptsOfUser(db: Queryable, userId: strin
   const { rows } = await db.query<ScoredLoginAttempt>(
     `SELECT id::text, created_at, success, reason, host(ip_addr) AS ip, user_agent, risk_score, risk_reasons, scored_at
        FROM login_attempts WHERE coalesce(user_id, '00000000-0000-0000-0000-000000000000'::uuid) = $1
-      ORDER BY created_at DESC, id DESC LIMIT $2`,
+      ORDER BY login_attempts.created_at DESC, login_attempts.id DESC LIMIT $2`,
     [userId, limit],
   );
   return rows;
