@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { AppError, type ErrorCode } from '../errors.js';
 
 /** Every series this service exports starts with this, Node's default process metrics included. */
 export const METRICS_PREFIX = 'user_services_';
@@ -25,6 +26,22 @@ export const LOGIN_RESULTS = [
   'error',
 ] as const;
 export type LoginResult = (typeof LOGIN_RESULTS)[number];
+
+const RESULT_OF_CODE: Partial<Record<ErrorCode, LoginResult>> = {
+  invalid_credentials: 'invalid_credentials',
+  invalid_code: 'invalid_code',
+  invalid_token: 'invalid_token',
+  account_locked: 'locked',
+  account_disabled: 'disabled',
+  password_reset_required: 'password_reset_required',
+  rate_limited: 'rate_limited',
+  unavailable: 'unavailable',
+};
+
+/** The login_attempts_total result of a sign-in that threw: its error code's, `error` for anything unexpected. */
+export function loginResultOf(error: unknown): LoginResult {
+  return (error instanceof AppError && RESULT_OF_CODE[error.code]) || 'error';
+}
 
 /**
  * The process's metrics: one Registry per process (built with its services, never

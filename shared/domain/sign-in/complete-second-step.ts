@@ -4,13 +4,14 @@ import { consumeMfaChallenge, countFailedMfaAnswer, findLiveMfaChallengeUser, lo
 import { lockUserForSecondStep } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { loginResultOf } from '../../metrics/metrics.js';
 import type { Services } from '../../services.js';
 import type { ClientInfo } from '../login-user.js';
 import { openSession, type IssuedTokens } from '../open-session.js';
 import { refusalOf, recordLoginFailure } from './sign-in-refusals.js';
 import { MFA_TOKEN_MAX_FAILURES } from './start-second-step.js';
 
-export type SecondStepDeps = Pick<Services, 'pool' | 'accessTokens' | 'config' | 'rateLimits' | 'secretBox'>;
+export type SecondStepDeps = Pick<Services, 'pool' | 'accessTokens' | 'config' | 'rateLimits' | 'secretBox' | 'metrics'>;
 
 /**
  * Judges one answer to a challenge in the step's transaction (the user and the challenge
@@ -36,9 +37,21 @@ type Outcome = { issued: IssuedTokens } | { wrong: { email: string } } | { refus
  * failed attempt for the limits, the attempts table and the anomaly scoring). A right
  * answer spends the challenge and opens the session in the same transaction, so a token
  * is good for one session. Locks: the user (shared), then the challenge, then what the
- * check locks (the house order: users first).
+ * check locks (the house order: users first). Its result is counted in
+ * login_attempts_total (step `second_factor`).
  */
 export async function completeSecondStep(deps: SecondStepDeps, step: SecondStep, check: AnswerCheck): Promise<IssuedTokens> {
+  try {
+    const issued = await judgeSecondStep(deps, step, check);
+    deps.metrics.loginAttempts.inc({ step: 'second_factor', result: 'success' });
+    return issued;
+  } catch (error) {
+    deps.metrics.loginAttempts.inc({ step: 'second_factor', result: loginResultOf(error) });
+    throw error;
+  }
+}
+
+async function judgeSecondStep(deps: SecondStepDeps, step: SecondStep, check: AnswerCheck): Promise<IssuedTokens> {
   const tokenHash = hashToken(step.token);
   const userId = await findLiveMfaChallengeUser(deps.pool, tokenHash, step.purpose);
   if (!userId) throw new AppError('invalid_token');
