@@ -30,6 +30,8 @@ export async function startWorkers(services: Services): Promise<Component> {
   const { config, log } = services;
   const queueSet = createQueueSet(config, log, 'consumer');
   const deps: WorkerDeps = { ...services, queueSet };
+  const ownQueues = QUEUE_NAMES.filter((name: QueueName) => (config.workerQueues as readonly string[]).includes(name));
+  const queueGauges = ownQueues.length > 0 ? registerQueueCollector(services.metrics.registry, queueSet.queues, ownQueues, log) : undefined;
 
   const started: Component[] = [];
   for (const role of config.workerQueues) {
@@ -41,9 +43,6 @@ export async function startWorkers(services: Services): Promise<Component> {
     started.push(await start(deps));
     log.info({ role }, 'worker role started');
   }
-
-  const ownQueues = QUEUE_NAMES.filter((name: QueueName) => (config.workerQueues as readonly string[]).includes(name));
-  const queueGauges = ownQueues.length > 0 ? registerQueueCollector(services.metrics.registry, queueSet.queues, ownQueues, log) : undefined;
 
   return {
     name: 'workers',
