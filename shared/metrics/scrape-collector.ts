@@ -30,9 +30,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /**
  * Gauges whose values are read when Prometheus scrapes, from one `read()` shared by all
  * of them per scrape (the registry collects every metric at once). A read that fails or
- * takes longer than SCRAPE_TIMEOUT_MS leaves the gauges without samples for that scrape
- * (the series go stale rather than report a stale value) and logs a warning, once per
- * outage; the rest of /metrics is still served.
+ * takes longer than SCRAPE_TIMEOUT_MS gives no values for that scrape (a labelled gauge
+ * has no samples, an unlabelled one is NaN: never a 0 that would read as "no backlog")
+ * and logs a warning, once per outage; the rest of /metrics is still served.
  */
 export function registerScrapeGauges<T, L extends string>(
   registry: Registry,
@@ -68,7 +68,10 @@ export function registerScrapeGauges<T, L extends string>(
       async collect() {
         const state = await readOnce();
         this.reset();
-        if (state === undefined) return;
+        if (state === undefined) {
+          if ((spec.labelNames ?? []).length === 0) this.set(Number.NaN);
+          return;
+        }
         for (const sample of spec.samples(state)) this.set(sample.labels, sample.value);
       },
     });
