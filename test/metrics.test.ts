@@ -5,7 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import pino from 'pino';
+import { Registry } from 'prom-client';
 import { ConfigError, loadConfig } from '../shared/config/config.js';
+import { registerScrapeGauges } from '../shared/metrics/scrape-collector.js';
 import { projectRoot } from '../shared/project-root.js';
 import { randomEmail, request, strongPassword } from './support/http.js';
 import { declaredMetrics, metricsLintProblems, parseSamples, promtool, type Sample } from './support/prometheus.js';
@@ -292,6 +295,46 @@ describe('metrics: METRICS_PORT and METRICS_HOST configuration', () => {
     expect(problemsOf({ METRICS_PORT: '70000' })).to.deep.equal(['METRICS_PORT must be between 1 and 65535, got 70000']);
     expect(problemsOf({ METRICS_PORT: 'nine' })).to.deep.equal(['METRICS_PORT must be an integer, got "nine"']);
     expect(problemsOf({ METRICS_PORT: '9461', METRICS_HOST: 'not a host' })[0]).to.match(/^METRICS_HOST must be an IP address/);
+  });
+});
+
+describe('metrics: scrape-time gauges', () => {
+  it('report no value, not a stale or zero one, while their source fails, and log it once', async () => {
+    const registry = new Registry();
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    let answer: () => Promise<number> = () => Promise.resolve(7);
+    let reads = 0;
+    registerScrapeGauges(
+      registry,
+      'test-source',
+      () => (reads++, answer()),
+      [
+        { name: 'test_backlog_rows', help: 'Rows.', samples: (rows: number) => [{ labels: {}, value: rows }] },
+        { name: 'test_jobs', help: 'Jobs.', labelNames: ['state'] as const, samples: (rows: number) => [{ labels: { state: 'waiting' }, value: rows }] },
+      ],
+      log,
+    );
+    expect(parseSamples(await registry.metrics())).to.deep.equal([
+      { name: 'test_backlog_rows', labels: {}, value: 7 },
+      { name: 'test_jobs', labels: { state: 'waiting' }, value: 7 },
+    ]);
+    // One read serves every gauge of a scrape.
+    expect(reads).to.equal(1);
+
+    answer = () => Promise.reject(new Error('connection refused'));
+    for (let scrape = 0; scrape < 2; scrape += 1) {
+      const found = parseSamples(await registry.metrics());
+      expect(found.map((sample) => sample.name)).to.deep.equal(['test_backlog_rows']);
+      expect(found[0]!.value).to.be.NaN;
+    }
+    expect(lines.filter((line) => line.includes('metrics source did not answer'))).to.have.length(1);
+    expect(lines[0]).to.include('connection refused');
+
+    answer = () => Promise.resolve(3);
+    expect(parseSamples(await registry.metrics()).map((sample) => sample.value)).to.deep.equal([3, 3]);
+    expect(lines.filter((line) => line.includes('metrics source answers again'))).to.have.length(1);
+    expect(reads).to.equal(4);
   });
 });
 

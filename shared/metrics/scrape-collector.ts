@@ -55,7 +55,8 @@ export function registerScrapeGauges<T, L extends string>(
         failing = true;
         return undefined;
       })
-      .finally(() => setImmediate(() => (current = undefined)));
+      // Every gauge's collect() of one scrape is called in the same pass, before this settles.
+      .finally(() => (current = undefined));
     return current;
   };
   for (const spec of specs) {
