@@ -5,6 +5,7 @@ import type { Services } from '../shared/services.js';
 import { queueDashboard } from './dashboard/queue-dashboard.js';
 import { clientIp } from './middleware/koa-client-ip.js';
 import { errorHandler } from './middleware/koa-error-handler.js';
+import { httpMetrics } from './middleware/koa-http-metrics.js';
 import { jsonBody } from './middleware/koa-json-body.js';
 import { liveness } from './middleware/koa-liveness.js';
 import { requestContextMiddleware } from './middleware/koa-request-context.js';
@@ -27,6 +28,8 @@ export function createApp(services: Services, queues: () => Promise<Queues>): Ko
   const app = new Koa<AppState>();
   // Errors are answered and logged by errorHandler; Koa's own printer stays quiet.
   app.silent = true;
+  // Outermost, so the duration and status are those the client saw, errors and probes included.
+  app.use(httpMetrics(services.metrics.httpRequestDuration));
   // Every response carries the security headers, the liveness probe's fast path included.
   app.use(securityHeaders(services.config));
   app.use(liveness(services.log));

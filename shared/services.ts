@@ -10,6 +10,8 @@ import { EqualTiming } from './domain/equal-timing.js';
 import { PasswordPolicy } from './domain/password-policy.js';
 import { createReadinessCheck, type Readiness } from './health/readiness.js';
 import type { Logger } from './logger.js';
+import { HashingCollector } from './metrics/hashing-collector.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { RateLimits } from './rate-limit/rate-limits.js';
 
 /** Everything a role needs, built once per process and passed down. */
@@ -29,6 +31,8 @@ export interface Services {
   refreshSuccessor: RefreshTokenSuccessor;
   /** Pads POST /password/forgot to one time, whether or not the address has an account. */
   forgotPasswordTiming: EqualTiming;
+  /** The process's metrics registry and counters; served on METRICS_PORT when set (docs/operations.md, "Metrics and alerts"). */
+  metrics: Metrics;
   /** GET /ready's check; it caches the broker's answer for the process. */
   readiness: () => Promise<Readiness>;
 }
@@ -69,6 +73,10 @@ export function createServices(config: Config, log: Logger): Services & { init()
     },
     log,
   );
+  const metrics = createMetrics();
+  const hashing = new HashingCollector(metrics.registry);
+  const hasher = new PasswordHasher(config.hashing, hashing);
+  hashing.watch(hasher);
   return {
     config,
     log,
@@ -76,7 +84,8 @@ export function createServices(config: Config, log: Logger): Services & { init()
     redis,
     keys,
     secretBox,
-    hasher: new PasswordHasher(config.hashing),
+    hasher,
+    metrics,
     passwordPolicy: new PasswordPolicy(config.passwords),
     accessTokens: new AccessTokens(keys, config.tokens),
     rateLimits: new RateLimits(config.rateLimits, redis, log, config.anomaly),

@@ -6,6 +6,14 @@ import { randomEmail, registerUser, request, strongPassword, type JsonResponse }
 import { rawRequest } from './support/raw-http.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
+/** The sum of a metric's values in an app's registry whose labels include `labels`. */
+async function metricTotal(app: TestApp, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = app.services.metrics.registry.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  return values.filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted)).reduce((sum, value) => sum + value.value, 0);
+}
+
 function postTo(app: TestApp, path: string, json: unknown): Promise<JsonResponse> {
   return rawRequest({
     baseUrl: app.url,
@@ -39,6 +47,10 @@ describe('bounded hashing', () => {
         expectFailure(response, 503, 'unavailable');
         expect(Number(response.headers.get('retry-after'))).to.be.at.least(1);
       }
+      // Each refusal is counted once, as the hashing limit's and as the sign-in's result.
+      expect(await metricTotal(limited, 'user_services_argon2_rejected_total')).to.equal(busy.length);
+      expect(await metricTotal(limited, 'user_services_login_attempts_total', { result: 'unavailable' })).to.equal(busy.length);
+      expect(await metricTotal(limited, 'user_services_login_attempts_total', { result: 'success' })).to.equal(ok.length);
       // A refused request never reached the database: only the answered ones left attempts.
       const [{ attempts }] = await sql('SELECT count(*)::int AS attempts FROM login_attempts WHERE email = $1', [email]);
       expect(attempts).to.equal(ok.length);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { expectFailure, expectInvalidField, sql } from './support/expectations.js';
+import { testApp } from './support/hooks.js';
 import { loginUser, registerUser, request, strongPassword } from './support/http.js';
 import { oathtoolCode } from './support/oathtool.js';
 
@@ -17,6 +18,12 @@ async function userWithTotp() {
   const activated = await request('POST', '/mfa/totp/activate', { json: { code: await oathtoolCode(secret) }, headers: bearer(tokens.token) });
   expect(activated.status, activated.text).to.equal(200);
   return { ...user, token: tokens.token, secret, recoveryCodes: activated.body.recovery_codes as string[] };
+}
+
+/** login_attempts_total of the shared test app, by step and result. */
+async function loginCounts(): Promise<Record<string, number>> {
+  const { values } = await testApp().services.metrics.loginAttempts.get();
+  return Object.fromEntries(values.map((value) => [`${value.labels.step}/${value.labels.result}`, value.value]));
 }
 
 async function passwordStep(email: string, password: string): Promise<string> {
@@ -68,6 +75,7 @@ describe('TOTP second factor', function () {
 
   it('signs in with a code one step ahead, carries amr, and refuses the same code again', async () => {
     const user = await userWithTotp();
+    const countsBefore = await loginCounts();
     const ahead = await oathtoolCode(user.secret, { steps: 1 });
     const signedIn = await request('POST', '/login/mfa', { json: { mfa_token: await passwordStep(user.email, user.password), code: ahead } });
     expect(signedIn.status, signedIn.text).to.equal(200);
@@ -84,6 +92,12 @@ describe('TOTP second factor', function () {
     expect(attempt).to.deep.equal({ success: false, reason: 'invalid_code' });
     const [event] = await sql("SELECT payload->'data'->>'reason' AS reason FROM outbox WHERE aggregate_id = $1 AND type = 'LoginFailed' ORDER BY id DESC LIMIT 1", [user.userId]);
     expect(event.reason).to.equal('invalid_code');
+    // Each step's result is counted in the metrics: two password steps, one right code, two wrong ones.
+    const counts = await loginCounts();
+    const moved = (key: string) => (counts[key] ?? 0) - (countsBefore[key] ?? 0);
+    expect(moved('password/mfa_required')).to.equal(2);
+    expect(moved('second_factor/success')).to.equal(1);
+    expect(moved('second_factor/invalid_code')).to.equal(2);
   });
 
   it('spends the mfa_token on its first success and kills it after 5 wrong codes', async () => {

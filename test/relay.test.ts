@@ -84,7 +84,7 @@ describe('outbox relay (in-process)', function () {
       redisUrl: overrides.redisUrl ?? services.config.redisUrl,
       relay: { ...services.config.relay, sweepIntervalMs: 200, standbyRetryMs: 300, reactionSweepIntervalMs: 200, ...overrides.relay },
     };
-    relay = await startRelay({ config, log: services.log, pool: services.pool });
+    relay = await startRelay({ config, log: services.log, pool: services.pool, metrics: services.metrics });
   }
 
   beforeEach(async () => {

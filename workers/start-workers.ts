@@ -1,5 +1,7 @@
 import type { WorkerRole } from '../shared/config/config.js';
 import type { Component } from '../shared/process/boot.js';
+import { registerQueueCollector } from '../shared/metrics/queue-collector.js';
+import { QUEUE_NAMES, type QueueName } from '../shared/queues/jobs.js';
 import { createQueueSet } from '../shared/queues/queue-set.js';
 import type { Services } from '../shared/services.js';
 import { startAnomalyWorker } from './anomaly/start-anomaly-worker.js';
@@ -20,11 +22,16 @@ const ROLES: Partial<Record<WorkerRole, RoleStarter>> = {
   relay: startRelay,
 };
 
-/** Starts the worker roles named by WORKER_QUEUES; stop() closes them in reverse order. */
+/**
+ * Starts the worker roles named by WORKER_QUEUES, and reports their queues in
+ * bullmq_jobs; stop() closes them in reverse order.
+ */
 export async function startWorkers(services: Services): Promise<Component> {
   const { config, log } = services;
   const queueSet = createQueueSet(config, log, 'consumer');
   const deps: WorkerDeps = { ...services, queueSet };
+  const ownQueues = QUEUE_NAMES.filter((name: QueueName) => (config.workerQueues as readonly string[]).includes(name));
+  const queueGauges = ownQueues.length > 0 ? registerQueueCollector(services.metrics.registry, queueSet.queues, ownQueues, log) : undefined;
 
   const started: Component[] = [];
   for (const role of config.workerQueues) {
@@ -41,6 +48,7 @@ export async function startWorkers(services: Services): Promise<Component> {
     name: 'workers',
     async stop() {
       for (const component of started.reverse()) await component.stop();
+      queueGauges?.remove();
       await queueSet.close();
     },
   };

@@ -41,6 +41,11 @@ export interface Config {
   port: number;
   /** The address the API binds (HOST); undefined: every interface, IPv6 and IPv4 (Node's default). */
   host: string | undefined;
+  /**
+   * GET /metrics on a listener of its own (docs/operations.md, "Metrics and alerts"):
+   * METRICS_PORT (undefined: no listener) on METRICS_HOST (127.0.0.1 unless set).
+   */
+  metrics: { port: number | undefined; host: string };
   publicUrl: string;
   logLevel: (typeof LOG_LEVELS)[number];
   appSecret: string;
@@ -222,15 +227,22 @@ function rabbitmqUrl(env: EnvReader): string {
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
-/** HOST: an IP address (IPv6 without brackets) or a host name; unset, every interface. */
-function listenHost(env: EnvReader): string | undefined {
-  const raw = env.optional('HOST')?.trim();
+/** HOST or METRICS_HOST: an IP address (IPv6 without brackets) or a host name; unset, undefined. */
+function listenHost(env: EnvReader, name: string): string | undefined {
+  const raw = env.optional(name)?.trim();
   if (raw === undefined || raw === '') return undefined;
   if (net.isIP(raw) === 0 && !HOST_NAME.test(raw)) {
-    env.problems.push(`HOST must be an IP address (such as 127.0.0.1 or ::1, no brackets) or a host name, got "${raw}"`);
+    env.problems.push(`${name} must be an IP address (such as 127.0.0.1 or ::1, no brackets) or a host name, got "${raw}"`);
     return undefined;
   }
   return raw;
+}
+
+/** METRICS_PORT (unset: metrics are not served) and METRICS_HOST; never the API's own port. */
+function metricsListener(env: EnvReader, apiPort: number): Config['metrics'] {
+  const port = env.optional('METRICS_PORT') === undefined ? undefined : env.int('METRICS_PORT', 0, { min: 1, max: 65535 });
+  if (port !== undefined && port === apiPort) env.problems.push(`METRICS_PORT must differ from PORT (${apiPort}): /metrics is never served on the public port`);
+  return { port: port === 0 ? undefined : port, host: listenHost(env, 'METRICS_HOST') ?? '127.0.0.1' };
 }
 
 /** A cron expression of 5 fields (or 6, with seconds); pg-boss checks the fields themselves. */
@@ -303,7 +315,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     env: nodeEnv,
     port,
-    host: listenHost(env),
+    host: listenHost(env, 'HOST'),
+    metrics: metricsListener(env, port),
     publicUrl,
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     appSecret: givenSecret ?? DEV_SECRET,

@@ -10,6 +10,14 @@ export interface HashingOptions {
   parallelism: number;
 }
 
+/** What the hasher reports as it works (the process's metrics, shared/metrics/hashing-collector.ts). */
+export interface HashingObserver {
+  /** A hash got its slot after waiting this long in the queue (0 when a slot was free). */
+  waited(seconds: number): void;
+  /** A hash was refused with 503 because the queue was full. */
+  refused(): void;
+}
+
 /**
  * argon2id hashing with bounded concurrency. Each hash holds memoryKiB of RAM and a
  * libuv thread, so at most `concurrency` run at once and a bounded queue waits;
@@ -21,7 +29,10 @@ export class PasswordHasher {
   private readonly params: { type: 2; memoryCost: number; timeCost: number; parallelism: number };
   private dummyHash: Promise<string> | undefined;
 
-  constructor(options: HashingOptions) {
+  constructor(
+    options: HashingOptions,
+    private readonly observer?: HashingObserver,
+  ) {
     this.limiter = new ConcurrencyLimiter(options.concurrency, options.queueLimit);
     this.params = { type: argon2.argon2id, memoryCost: options.memoryKiB, timeCost: options.timeCost, parallelism: options.parallelism };
   }
@@ -52,6 +63,11 @@ export class PasswordHasher {
     this.limiter.close();
   }
 
+  /** Hashes waiting for a slot now. */
+  get queueDepth(): number {
+    return this.limiter.queued;
+  }
+
   /** True when a stored hash was made with other parameters and should be upgraded. */
   needsRehash(hash: string): boolean {
     try {
@@ -62,9 +78,15 @@ export class PasswordHasher {
   }
 
   private async limited<T>(task: () => Promise<T>): Promise<T> {
+    const queuedAt = performance.now();
     try {
-      return await this.limiter.run(task);
+      return await this.limiter.run(() => {
+        this.observer?.waited((performance.now() - queuedAt) / 1000);
+        return task();
+      });
     } catch (error) {
+      // Shutdown refusals (LimiterClosedError) are not the hashing limit at work: not counted.
+      if (error instanceof QueueFullError) this.observer?.refused();
       if (error instanceof QueueFullError || error instanceof LimiterClosedError) {
         throw new AppError('unavailable', { headers: { 'Retry-After': '1' } });
       }

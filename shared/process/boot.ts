@@ -5,6 +5,8 @@ import { migrate, MigrationError } from '../db/migrator.js';
 import { redactUrl } from '../db/pool.js';
 import { DatabaseUnavailableError, waitForDatabase } from '../db/wait-for-database.js';
 import { createLogger } from '../logger.js';
+import { collectProcessMetrics } from '../metrics/metrics.js';
+import { MetricsListenError, startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { projectRoot } from '../project-root.js';
 import { createServices, type Services } from '../services.js';
 
@@ -17,7 +19,7 @@ export interface Component {
 export type Starter = (services: Services) => Promise<Component>;
 
 /** Errors whose message says it all: printed without a stack. */
-const EXPECTED = [ConfigError, DatabaseUnavailableError, MigrationError];
+const EXPECTED = [ConfigError, DatabaseUnavailableError, MigrationError, MetricsListenError];
 
 function readConfig(): Config {
   loadDotenv();
@@ -34,8 +36,9 @@ function readConfig(): Config {
 
 /**
  * The composition root of every process: config, logger, services, database wait,
- * migrations, then the given components; SIGTERM/SIGINT stop them all together,
- * bounded by SHUTDOWN_TIMEOUT_MS, and then close the connections.
+ * migrations, then the given components, and GET /metrics on METRICS_PORT when it is set;
+ * SIGTERM/SIGINT stop the components all together, bounded by SHUTDOWN_TIMEOUT_MS, then
+ * the metrics listener (scrapes still see the drain), and then close the connections.
  */
 export async function boot(name: string, starters: Starter[]): Promise<void> {
   // Set by bin/size-threadpool.cjs, preloaded by every start script; read before .env is.
@@ -53,6 +56,7 @@ export async function boot(name: string, starters: Starter[]): Promise<void> {
 
   const services = createServices(config, log);
   const components: Component[] = [];
+  let metricsServer: MetricsServer | undefined;
   let stopping = false;
 
   async function shutdown(signal: string): Promise<void> {
@@ -74,6 +78,7 @@ export async function boot(name: string, starters: Starter[]): Promise<void> {
         component.stop().catch((error: unknown) => log.error({ err: error, component: component.name }, 'stop failed')),
       ),
     );
+    await metricsServer?.stop();
     await services.close();
     log.info('stopped');
     process.exit(0);
@@ -86,10 +91,15 @@ export async function boot(name: string, starters: Starter[]): Promise<void> {
     await waitForDatabase(services.pool, config.database.url, config.database.connectTimeoutMs, log);
     if (config.migrateOnStart) await migrate(services.pool, path.join(projectRoot(), 'migrations'), log);
     await services.init();
+    if (config.metrics.port !== undefined) {
+      collectProcessMetrics(services.metrics.registry);
+      metricsServer = await startMetricsServer(services.metrics.registry, { port: config.metrics.port, host: config.metrics.host }, log);
+    }
     for (const start of starters) components.push(await start(services));
   } catch (error) {
     if (EXPECTED.some((type) => error instanceof type)) log.fatal((error as Error).message);
     else log.fatal({ err: error }, 'start failed');
+    await metricsServer?.stop().catch(() => undefined);
     await services.close().catch(() => undefined);
     process.exit(1);
   }

@@ -4,13 +4,14 @@ import { canonicalEmail } from '../domain/email-address.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import { loginUser, type ClientInfo, type Credentials, type SignInOutcome } from '../domain/login-user.js';
 import type { Logger } from '../logger.js';
+import { loginResultOf } from '../metrics/metrics.js';
 import type { Services } from '../services.js';
 import type { RateLimitPass } from './rate-limits.js';
 
 /** The outcomes loginUser records as failed attempts (login_attempts rows the anomaly guard counts). */
 const COUNTED_FAILURES: readonly ErrorCode[] = ['invalid_credentials', 'account_locked', 'account_disabled', 'password_reset_required'];
 
-type Deps = Parameters<typeof loginUser>[0] & Pick<Services, 'rateLimits'>;
+type Deps = Parameters<typeof loginUser>[0] & Pick<Services, 'rateLimits' | 'metrics'>;
 
 /**
  * loginUser behind the login limits, which count failed attempts: a point is taken from
@@ -29,8 +30,21 @@ type Deps = Parameters<typeof loginUser>[0] & Pick<Services, 'rateLimits'>;
  * (IP prefix) has signed in to the account before is counted against that network's own
  * account budget (same points) instead: guessing from elsewhere cannot lock the owner
  * out, and a known network, however many addresses it holds, guesses no faster.
+ *
+ * Every attempt's result is counted here, once, in login_attempts_total (step `password`).
  */
 export async function loginWithLimits(deps: Deps, credentials: Credentials, client: ClientInfo, log?: Logger): Promise<SignInOutcome> {
+  try {
+    const outcome = await limitedLogin(deps, credentials, client, log);
+    deps.metrics.loginAttempts.inc({ step: 'password', result: outcome.kind === 'signed-in' ? 'success' : 'mfa_required' });
+    return outcome;
+  } catch (error) {
+    deps.metrics.loginAttempts.inc({ step: 'password', result: loginResultOf(error) });
+    throw error;
+  }
+}
+
+async function limitedLogin(deps: Deps, credentials: Credentials, client: ClientInfo, log?: Logger): Promise<SignInOutcome> {
   const pass = await deps.rateLimits.consume(
     'login',
     { ip: client.ip, account: credentials.email },

@@ -40,7 +40,7 @@ export async function startMailHarness(): Promise<MailHarness> {
   const { queues } = queueSet;
   const components: Component[] = [
     await startEmailWorker({ ...services, config, queueSet }),
-    await startRelay({ config, log: services.log, pool: services.pool }),
+    await startRelay({ config, log: services.log, pool: services.pool, metrics: services.metrics }),
   ];
   return {
     sink,
@@ -49,7 +49,7 @@ export async function startMailHarness(): Promise<MailHarness> {
     processors() {
       const mailer = createMailer(config, services.log);
       const kinds = emailMailKinds(config);
-      return { processors: mailProcessors(new MailBatcher(services.pool, mailer, kinds, MAIL_BATCHES), kinds), close: () => mailer.close() };
+      return { processors: mailProcessors(new MailBatcher(services.pool, mailer, kinds, MAIL_BATCHES, services.metrics), kinds), close: () => mailer.close() };
     },
     async stop() {
       for (const component of components.reverse()) await component.stop();

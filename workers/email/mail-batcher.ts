@@ -3,6 +3,7 @@ import { withTransaction, type Pool, type PoolClient } from '../../shared/db/poo
 import { completeReactions, insertReactions, lockReactions, type ReactionKey } from '../../shared/db/queries/reactions.js';
 import { findMailRecipients } from '../../shared/db/queries/users.js';
 import type { Mailer } from '../../shared/mail/mailer.js';
+import type { Metrics } from '../../shared/metrics/metrics.js';
 import type { MailContent } from '../../shared/mail/templates/render-mail.js';
 import type { JobName, JobPayloads } from '../../shared/queues/jobs.js';
 import type { MailEntry, MailKind, MailKinds } from './mail-kind.js';
@@ -62,6 +63,7 @@ export class MailBatcher {
     private readonly mailer: Mailer,
     private readonly kinds: MailKinds,
     private readonly options: MailBatcherOptions,
+    private readonly metrics: Pick<Metrics, 'mailsSent' | 'mailsFailed'>,
   ) {}
 
   submit<N extends JobName>(jobName: N, event: JobPayloads[N]): Promise<MailOutcome> {
@@ -155,6 +157,7 @@ export class MailBatcher {
     const sent = await Promise.allSettled(mails.map((mail) => this.mailer.send({ to: mail.to, ...mail.content })));
     mails.forEach((mail, index) => {
       const result = sent[index]!;
+      (result.status === 'fulfilled' ? this.metrics.mailsSent : this.metrics.mailsFailed).inc({ kind: mail.item.key.job_name });
       results.set(mail.item, result.status === 'fulfilled' ? { outcome: 'sent' } : { error: sendError(mail.item, result.reason) });
     });
     const done = pending.filter((item) => {

@@ -35,7 +35,7 @@ export const MAIL_BATCHES = { maxParallel: 2, maxBatch: 50 };
 export async function startEmailWorker(deps: WorkerDeps): Promise<Component> {
   const mailer = createMailer(deps.config, deps.log);
   const kinds = emailMailKinds(deps.config);
-  const batcher = new MailBatcher(deps.pool, mailer, kinds, MAIL_BATCHES);
+  const batcher = new MailBatcher(deps.pool, mailer, kinds, MAIL_BATCHES, deps.metrics);
   // Mail kinds become batched processors; a job that is not a mail could be spread in beside them.
   const processors: Processors = { ...mailProcessors(batcher, kinds) };
   const worker = createWorker(deps, 'email', processors, deps.config.emailConcurrency);

@@ -2,15 +2,18 @@ import type { Config } from '../../shared/config/config.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { claimOutboxBatch, releaseOutboxRows, type ClaimedOutboxRow } from '../../shared/db/queries/outbox.js';
 import type { Logger } from '../../shared/logger.js';
+import type { Metrics } from '../../shared/metrics/metrics.js';
 import type { Leadership } from './leader-lock.js';
 import { BatchSettler } from './batch-settler.js';
-import { publishBatch } from './publish-batch.js';
+import { publishBatch, type PublishOutcome } from './publish-batch.js';
 import type { ReactionLane } from './reaction-lane.js';
 import type { RelayChannel } from './relay-channel.js';
 import type { WakeSignal } from './wake-signal.js';
 
 export interface DrainContext {
   pool: Pool;
+  /** relay_published_total and relay_confirm_duration_seconds. */
+  metrics: Pick<Metrics, 'relayPublished' | 'relayConfirmDuration'>;
   relay: RelayChannel;
   lane: ReactionLane;
   /** Whether the last claim came back full: the relay is draining a backlog. */
@@ -21,6 +24,17 @@ export interface DrainContext {
   /** Resolves when the relay is asked to stop. */
   stopped: Promise<void>;
   isStopping(): boolean;
+}
+
+/** publishBatch, counted: rows confirmed and failed, and how long the batch took to settle. */
+function timedPublish(ctx: DrainContext, rows: ClaimedOutboxRow[]): Promise<PublishOutcome> {
+  const end = ctx.metrics.relayConfirmDuration.startTimer();
+  return publishBatch(ctx.relay, rows, ctx.settings.confirmTimeoutMs).then((outcome) => {
+    end();
+    ctx.metrics.relayPublished.inc({ result: 'confirmed' }, outcome.confirmed.length);
+    ctx.metrics.relayPublished.inc({ result: 'failed' }, outcome.failures.length);
+    return outcome;
+  });
 }
 
 /** How long a stopping relay waits for the batches in flight. */
@@ -106,7 +120,7 @@ export async function drainOutbox(ctx: DrainContext, leadership: Leadership): Pr
       break;
     }
     log.debug({ rows: rows.length, first_id: rows[0]!.id }, 'claimed outbox batch');
-    const published = publishBatch(ctx.relay, rows, settings.confirmTimeoutMs);
+    const published = timedPublish(ctx, rows);
     track(publishing, published);
     void published.then((outcome) => track(settling, settler.settle(outcome)));
   }

@@ -1,5 +1,8 @@
 import { connectBroker } from '../../shared/broker/connect-broker.js';
 import { releaseAllOutboxLeases } from '../../shared/db/queries/outbox.js';
+import { Gauge } from 'prom-client';
+import { METRICS_PREFIX } from '../../shared/metrics/metrics.js';
+import { registerOutboxCollector } from '../../shared/metrics/outbox-collector.js';
 import type { Component } from '../../shared/process/boot.js';
 import { createQueueSet } from '../../shared/queues/queue-set.js';
 import type { Services } from '../../shared/services.js';
@@ -23,9 +26,10 @@ const LANE_MAX_PENDING = 50_000;
  * publishes batches to RabbitMQ on a confirm channel, marks them, enqueues their
  * reactions and sweeps overdue ones. Losing the lock (its session died) sends it back to
  * standing by. Stop: finish the batches in flight (bounded), release the lock, close.
+ * Its process's /metrics carries the outbox and reaction backlog gauges.
  */
-export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool'>): Promise<Component> {
-  const { config, pool } = deps;
+export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool' | 'metrics'>): Promise<Component> {
+  const { config, pool, metrics } = deps;
   const settings = config.relay;
   const log = deps.log.child({ role: 'relay' });
 
@@ -43,8 +47,16 @@ export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool'>
     maxPending: LANE_MAX_PENDING,
   });
   const abort = new AbortController();
+  const backlogGauges = registerOutboxCollector(metrics.registry, pool, log);
+  const leaderGauge = new Gauge({
+    name: `${METRICS_PREFIX}relay_leader`,
+    help: '1 while this relay holds the leader lock and publishes the outbox, 0 while it stands by.',
+    registers: [metrics.registry],
+  });
+  leaderGauge.set(0);
   const ctx: DrainContext = {
     pool,
+    metrics,
     relay: new RelayChannel(broker, log),
     lane,
     backlog,
@@ -57,6 +69,7 @@ export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool'>
 
   async function lead(leadership: Leadership): Promise<void> {
     log.info('relay acquired the leader lock; publishing the outbox');
+    leaderGauge.set(1);
     leadership.client.on('notification', () => ctx.wake.wake());
     void leadership.lost.then((reason) => {
       if (!abort.signal.aborted) log.warn({ reason }, 'relay lost the leader lock; standing by');
@@ -79,6 +92,7 @@ export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool'>
     } finally {
       await sweeper.stop();
       await leadership.release();
+      leaderGauge.set(0);
     }
   }
 
@@ -103,6 +117,8 @@ export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool'>
       await lane.drain(2_000);
       await broker.close().catch(() => undefined);
       await queueSet.close();
+      backlogGauges.remove();
+      metrics.registry.removeSingleMetric(`${METRICS_PREFIX}relay_leader`);
       log.info('relay stopped');
     },
   };

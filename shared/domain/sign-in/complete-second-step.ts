@@ -7,6 +7,7 @@ import { consumeMfaChallenge, countFailedMfaAnswer, findLiveMfaChallengeUser, lo
 import { lockUserForSecondStep } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { loginResultOf } from '../../metrics/metrics.js';
 import type { Services } from '../../services.js';
 import type { ClientInfo } from '../login-user.js';
 import { openSession, type IssuedTokens } from '../open-session.js';
@@ -14,7 +15,7 @@ import { refusalOf, recordLoginFailure, refuse, type LoginFailureReason } from '
 import { MFA_TOKEN_MAX_FAILURES } from './start-second-step.js';
 import type { RateLimitPass } from '../../rate-limit/rate-limits.js';
 
-export type SecondStepDeps = Pick<Services, 'pool' | 'accessTokens' | 'config' | 'rateLimits' | 'secretBox'>;
+export type SecondStepDeps = Pick<Services, 'pool' | 'accessTokens' | 'config' | 'rateLimits' | 'secretBox' | 'metrics'>;
 
 /** A wrong answer with a reason of its own for LoginFailed (a WebAuthn counter that went backwards). */
 export interface WrongAnswer {
@@ -52,9 +53,22 @@ type Outcome = { issued: IssuedTokens } | { wrong: { email: string; reason: Logi
  * failed attempt for the limits, the attempts table and the anomaly scoring). A right
  * answer spends the challenge and opens the session in the same transaction, so a token
  * is good for one session. Locks: the user (shared), then the challenge, then what the
- * check locks (the house order: users first).
+ * check locks (the house order: users first). Its result is counted in
+ * login_attempts_total (step `second_factor`, or `passkey` for a passkey sign-in alone).
  */
 export async function completeSecondStep(deps: SecondStepDeps, step: SecondStep, check: AnswerCheck): Promise<IssuedTokens> {
+  const counted = step.passkeyOwner ? 'passkey' : 'second_factor';
+  try {
+    const issued = await judgeSecondStep(deps, step, check);
+    deps.metrics.loginAttempts.inc({ step: counted, result: 'success' });
+    return issued;
+  } catch (error) {
+    deps.metrics.loginAttempts.inc({ step: counted, result: loginResultOf(error) });
+    throw error;
+  }
+}
+
+async function judgeSecondStep(deps: SecondStepDeps, step: SecondStep, check: AnswerCheck): Promise<IssuedTokens> {
   const tokenHash = hashToken(step.token);
   const challengeUser = await findLiveMfaChallengeUser(deps.pool, tokenHash, step.purpose);
   const userId = step.passkeyOwner ? (challengeUser === null ? step.passkeyOwner.userId : undefined) : challengeUser;
