@@ -23,7 +23,7 @@ export async function changePassword(
   passwords: { current: string; next: string },
 ): Promise<{ sessionsRevoked: number }> {
   const credentials = await verifyOwnPassword(deps, user.userId, passwords.current);
-  const newPassword = deps.passwordPolicy.check(passwords.next, credentials.email, 'new_password');
+  const newPassword = await deps.passwordPolicy.check(passwords.next, credentials.email, 'new_password');
   const passwordHash = await deps.hasher.hash(newPassword);
 
   return withTransaction(deps.pool, async (tx) => {

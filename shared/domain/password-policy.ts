@@ -1,6 +1,4 @@
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as english from '@zxcvbn-ts/language-en';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { AppError } from '../errors.js';
 
 export interface PasswordRules {
@@ -10,25 +8,39 @@ export interface PasswordRules {
   minScore: number;
 }
 
+/** zxcvbn with its dictionaries: a quarter of a second to load, so loaded on first use (or by warmUp). */
+async function loadEstimator(rules: PasswordRules): Promise<ZxcvbnFactory> {
+  const [{ ZxcvbnFactory }, common, english] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-en')]);
+  return new ZxcvbnFactory({
+    dictionary: { ...common.dictionary, ...english.dictionary },
+    graphs: common.adjacencyGraphs,
+    translations: english.translations,
+    // The estimate is synchronous and grows steeply with length and l33t candidates: a
+    // 256-character random password blocked the event loop for seconds. Judging the
+    // first 100 characters with few l33t substitutions keeps it to tens of milliseconds;
+    // a prefix that strong makes the whole password strong.
+    maxLength: Math.min(rules.maxLength, 100),
+    l33tMaxSubstitutions: 4,
+  });
+}
+
 /**
  * NIST 800-63B style: length bounds, no composition rules, and a strength estimate
- * that refuses common passwords and ones built from the user's own email.
+ * that refuses common passwords and ones built from the user's own email. The estimator
+ * is loaded by the first password it judges (about 0.25 s, once), not at start: every
+ * process builds a policy, only the web role uses it, and a web process is ready sooner.
  */
 export class PasswordPolicy {
-  private readonly zxcvbn: ZxcvbnFactory;
+  private estimator: Promise<ZxcvbnFactory> | undefined;
 
-  constructor(private readonly rules: PasswordRules) {
-    this.zxcvbn = new ZxcvbnFactory({
-      dictionary: { ...common.dictionary, ...english.dictionary },
-      graphs: common.adjacencyGraphs,
-      translations: english.translations,
-      // The estimate is synchronous and grows steeply with length and l33t candidates: a
-      // 256-character random password blocked the event loop for seconds. Judging the
-      // first 100 characters with few l33t substitutions keeps it to tens of milliseconds;
-      // a prefix that strong makes the whole password strong.
-      maxLength: Math.min(rules.maxLength, 100),
-      l33tMaxSubstitutions: 4,
+  constructor(private readonly rules: PasswordRules) {}
+
+  private zxcvbn(): Promise<ZxcvbnFactory> {
+    this.estimator ??= loadEstimator(this.rules).catch((error: unknown) => {
+      this.estimator = undefined;
+      throw error;
     });
+    return this.estimator;
   }
 
   /** NFKC form of a password, the only form that is ever hashed or verified. */
@@ -37,7 +49,7 @@ export class PasswordPolicy {
   }
 
   /** The normalized password, or 400 invalid_request saying what to change. */
-  check(raw: string, email: string, field = 'password'): string {
+  async check(raw: string, email: string, field = 'password'): Promise<string> {
     const password = PasswordPolicy.normalize(raw);
     const length = [...password].length;
     const invalid = (reason: string) => new AppError('invalid_request', { message: 'The password is not acceptable.', fields: { [field]: reason } });
@@ -46,7 +58,7 @@ export class PasswordPolicy {
     const local = email.slice(0, email.lastIndexOf('@'));
     const inputs = [email, local, ...local.split(/[._+-]/).filter((part) => part.length >= 3)];
     if (password.toLowerCase().includes(email.toLowerCase())) throw invalid('must not contain your email address');
-    const { score } = this.zxcvbn.check(password, inputs);
+    const { score } = (await this.zxcvbn()).check(password, inputs);
     if (score < this.rules.minScore) throw invalid('is too common or too easy to guess');
     return password;
   }

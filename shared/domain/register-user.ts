@@ -35,7 +35,7 @@ export async function registerUser(
   registration: Registration,
 ): Promise<{ userId: string }> {
   const email = normalizeEmail(registration.email);
-  const password = passwordPolicy.check(registration.password, email);
+  const password = await passwordPolicy.check(registration.password, email);
   const passwordHash = await hasher.hash(password);
   try {
     return await withTransaction(pool, async (tx) => {

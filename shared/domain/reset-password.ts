@@ -26,7 +26,7 @@ export async function resetPassword(
   if (!reset) throw invalidLinkToken();
   const user = await findUserById(pool, reset.user_id);
   if (!user || user.status === 'deleted') throw invalidLinkToken();
-  const passwordHash = await hasher.hash(passwordPolicy.check(newPassword, user.email));
+  const passwordHash = await hasher.hash(await passwordPolicy.check(newPassword, user.email));
 
   return withTransaction(pool, async (tx) => {
     const locked = await lockUser(tx, user.id);
