@@ -128,10 +128,13 @@ function calls(state: SideState) {
   };
 }
 
-/** Runs `measure` on each side in the order empty, full, full, empty and keeps each side's median. */
+/** The order every figure is measured in: each side twice, so a drift of the machine falls on both alike. */
+const ROUNDS: Side[] = ['empty', 'full', 'full', 'empty'];
+
+/** Runs `measure` on each side in ROUNDS order and keeps each side's median. */
 async function bothSides(states: Record<Side, SideState>, measure: (state: SideState) => Promise<number>): Promise<Record<Side, number>> {
   const values: Record<Side, number[]> = { empty: [], full: [] };
-  for (const side of ['empty', 'full', 'full', 'empty'] as Side[]) values[side].push(await measure(states[side]));
+  for (const side of ROUNDS) values[side].push(await measure(states[side]));
   return { empty: median(values.empty), full: median(values.full) };
 }
 
@@ -151,25 +154,25 @@ function recording(pool: Pool, statements: Map<string, unknown[]>) {
   let longest = 0;
   /** Milliseconds by statement since the last reset. */
   const spent = new Map<string, number>();
-  const record = (args: unknown[]) => {
+  /** The statement's text, recorded with its values the first time it runs. */
+  const record = (args: unknown[]): string => {
     const [first, second] = args as [string | { text: string; values?: unknown[] }, unknown[] | undefined];
     const text = typeof first === 'string' ? first : first.text;
     if (!/^\s*(BEGIN|COMMIT|ROLLBACK)/i.test(text) && !statements.has(text)) statements.set(text, (typeof first === 'string' ? second : first.values) ?? []);
+    return text;
   };
   const wrap = <T extends pg.Pool | pg.PoolClient>(target: T): T =>
     new Proxy(target, {
       get(object, property, receiver) {
         if (property === 'query') {
           return async (...args: unknown[]) => {
-            record(args);
+            const text = record(args);
             const started = performance.now();
             try {
               return await (object.query as (...a: unknown[]) => Promise<unknown>).apply(object, args);
             } finally {
               const ms = performance.now() - started;
               longest = Math.max(longest, ms);
-              const [first] = args as [string | { text: string }];
-              const text = typeof first === 'string' ? first : first.text;
               spent.set(text, (spent.get(text) ?? 0) + ms);
             }
           };
@@ -191,12 +194,14 @@ function recording(pool: Pool, statements: Map<string, unknown[]>) {
   };
 }
 
-/** Sequential scans of tables with more than 100 000 rows in a statement's plan on `pool`'s database. */
-async function seqScans(pool: Pool, text: string, values: unknown[]): Promise<string[]> {
+/** Tables of more than 100 000 rows in `pool`'s database. */
+async function largeTables(pool: Pool): Promise<Set<string>> {
+  return new Set((await pool.query<{ relname: string }>(`SELECT relname FROM pg_class WHERE relkind = 'r' AND reltuples > 100000`)).rows.map((r) => r.relname));
+}
+
+/** Sequential scans of the `big` tables in a statement's plan on `pool`'s database. */
+async function seqScans(pool: Pool, big: Set<string>, text: string, values: unknown[]): Promise<string[]> {
   const { rows } = await pool.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
-  const big = new Set(
-    (await pool.query<{ relname: string }>(`SELECT relname FROM pg_class WHERE relkind = 'r' AND reltuples > 100000`)).rows.map((r) => r.relname),
-  );
   const found: string[] = [];
   const walk = (node: PlanNode) => {
     if (node['Node Type'] === 'Seq Scan' && node['Relation Name'] && big.has(node['Relation Name'])) found.push(node['Relation Name']);
@@ -287,7 +292,7 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
   ] as const;
   for (const { name, rate, connections } of http) {
     const latencies = { empty: [] as Array<{ p50: number; p99: number }>, full: [] as Array<{ p50: number; p99: number }> };
-    for (const side of ['empty', 'full', 'full', 'empty'] as Side[]) latencies[side].push(await paced(loads[side][name], rate, 6));
+    for (const side of ROUNDS) latencies[side].push(await paced(loads[side][name], rate, 6));
     add(`${name} p50 at ${rate}/s`, 'ms', { empty: median(latencies.empty.map((l) => l.p50)), full: median(latencies.full.map((l) => l.p50)) });
     add(`${name} p99 at ${rate}/s`, 'ms', { empty: median(latencies.empty.map((l) => l.p99)), full: median(latencies.full.map((l) => l.p99)) });
     add(`${name} throughput (${connections} connections)`, '/s', await bothSides(states, (state) => throughput(loads[state.side][name], connections, 4)));
@@ -380,8 +385,9 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
   add('maintenance purge, longest statement (lock held)', 'ms', purge.lock);
 
   const plans: ScaleBench['plans'] = [];
+  const big = await largeTables(states.full.pool);
   for (const [text, values] of statements) {
-    const scans = await seqScans(states.full.pool, text, values).catch((error: Error) => [`(EXPLAIN failed: ${error.message})`]);
+    const scans = await seqScans(states.full.pool, big, text, values).catch((error: Error) => [`(EXPLAIN failed: ${error.message})`]);
     plans.push({ statement: text.replace(/\s+/g, ' ').trim().slice(0, 90), seq_scans: scans });
   }
 

@@ -2,6 +2,7 @@ import type { Queues } from '../../shared/queues/queues.js';
 import type { Services } from '../../shared/services.js';
 import type { AppContext, AppMiddleware } from '../app-state.js';
 import { dashboardAccess } from '../middleware/koa-dashboard-access.js';
+import { loadOnce } from '../../shared/load-once.js';
 import { isDashboardPath } from './dashboard-paths.js';
 
 /**
@@ -50,14 +51,10 @@ function dropRemoteFonts(ctx: AppContext): void {
 export function queueDashboard(services: Services, queues: () => Promise<Queues>): AppMiddleware {
   const access = dashboardAccess(services);
   // Built on the first dashboard request (see bull-board.ts); a failed load is tried again on the next.
-  let board: Promise<AppMiddleware> | undefined;
-  const loadBoard = (): Promise<AppMiddleware> =>
-    (board ??= Promise.all([import('./bull-board.js'), queues()])
-      .then(([module, loaded]) => module.bullBoard(loaded, services.log))
-      .catch((error: unknown) => {
-        board = undefined;
-        throw error;
-      }));
+  const loadBoard = loadOnce(async () => {
+    const [module, loaded] = await Promise.all([import('./bull-board.js'), queues()]);
+    return module.bullBoard(loaded, services.log);
+  });
   return async (ctx, next) => {
     if (!isDashboardPath(ctx.path)) return next();
     await access(ctx, async () => {

@@ -1,5 +1,6 @@
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { AppError } from '../errors.js';
+import { loadOnce } from '../load-once.js';
 
 export interface PasswordRules {
   minLength: number;
@@ -31,16 +32,10 @@ async function loadEstimator(rules: PasswordRules): Promise<ZxcvbnFactory> {
  * process builds a policy, only the web role uses it, and a web process is ready sooner.
  */
 export class PasswordPolicy {
-  private estimator: Promise<ZxcvbnFactory> | undefined;
+  private readonly zxcvbn: () => Promise<ZxcvbnFactory>;
 
-  constructor(private readonly rules: PasswordRules) {}
-
-  private zxcvbn(): Promise<ZxcvbnFactory> {
-    this.estimator ??= loadEstimator(this.rules).catch((error: unknown) => {
-      this.estimator = undefined;
-      throw error;
-    });
-    return this.estimator;
+  constructor(private readonly rules: PasswordRules) {
+    this.zxcvbn = loadOnce(() => loadEstimator(rules));
   }
 
   /** NFKC form of a password, the only form that is ever hashed or verified. */

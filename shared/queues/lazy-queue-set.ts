@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
-import type { QueueSet, QueueSide } from './queue-set.js';
+import { loadOnce } from '../load-once.js';
+import type { QueueSide } from './queue-set.js';
 import type { Queues } from './queues.js';
 
 /** A queue set built on first use, for a process that seldom needs its queues (the web role, for the dashboard). */
@@ -16,14 +17,15 @@ export interface LazyQueueSet {
  * web process needs its queues only when someone opens the dashboard.
  */
 export function lazyQueueSet(config: Pick<Config, 'redisUrl' | 'queuePrefix'>, log: Logger, side: QueueSide): LazyQueueSet {
-  let set: Promise<QueueSet> | undefined;
+  const load = loadOnce(async () => (await import('./queue-set.js')).createQueueSet(config, log, side));
+  let asked = false;
   return {
     async queues() {
-      set ??= import('./queue-set.js').then((module) => module.createQueueSet(config, log, side));
-      return (await set).queues;
+      asked = true;
+      return (await load()).queues;
     },
     async close() {
-      if (set) await (await set).close();
+      if (asked) await (await load().catch(() => undefined))?.close();
     },
   };
 }

@@ -5,6 +5,7 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { WebauthnConfig } from '../../config/config.js';
+import { loadOnce } from '../../load-once.js';
 import { hashToken, randomToken } from '../../crypto/random-token.js';
 import { withTransaction } from '../../db/pool.js';
 import { insertLoginAttempt } from '../../db/queries/login-attempts.js';
@@ -39,14 +40,7 @@ import { dropRecoveryCodesWithoutFactors, issueRecoveryCodes } from './recovery-
  * @simplewebauthn/server, loaded by the first WebAuthn request: it takes about 0.3 s to
  * load, a quarter of a web process's start, for a feature most requests never touch.
  */
-let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
-function webauthnLibrary(): Promise<typeof import('@simplewebauthn/server')> {
-  library ??= import('@simplewebauthn/server').catch((error: unknown) => {
-    library = undefined;
-    throw error;
-  });
-  return library;
-}
+const webauthnLibrary = loadOnce(() => import('@simplewebauthn/server'));
 
 /**
  * COSE algorithms offered and accepted, given explicitly so a Node upgrade does not change
