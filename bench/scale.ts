@@ -376,7 +376,7 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
   for (const side of SIDES) {
     recorded[side].reset();
     const started = performance.now();
-    const report = await runMaintenance(recorded[side].pool, { retention: config.retention, batchSize: 1_000 }, log);
+    const report = await runMaintenance(recorded[side].pool, { retention: config.retention, batches: config.maintenance.batches }, log);
     purge.time[side] = performance.now() - started;
     purge.lock[side] = recorded[side].longestMs();
     progress(`scale: ${side}: purge removed ${JSON.stringify(report.removed)}; slowest: ${recorded[side].slowest(3).join(' | ')}`);

@@ -17,7 +17,7 @@ try {
   const pool = createPool({ ...config.database, poolMax: 2 });
   try {
     await waitForDatabase(pool, config.database.url, config.database.connectTimeoutMs, log);
-    const report = await runMaintenance(pool, { retention: config.retention, batchSize: config.maintenance.batchSize }, log);
+    const report = await runMaintenance(pool, { retention: config.retention, batches: config.maintenance.batches }, log);
     if (report.failed.length > 0) process.exitCode = 1;
   } finally {
     await pool.end();

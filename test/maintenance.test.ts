@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from '../shared/config/config.js
 import { createEvent } from '../shared/events/create-event.js';
 import type { Component } from '../shared/process/boot.js';
 import { runMaintenance, type MaintenanceSettings } from '../workers/maintenance/run-maintenance.js';
+import { drain, nextBatchSize } from '../workers/maintenance/purge-batches.js';
 import { KEY_ROTATION_CRON, KEY_ROTATION_QUEUE } from '../workers/maintenance/key-rotation.js';
 import { MAINTENANCE_QUEUE, startMaintenance } from '../workers/maintenance/start-maintenance.js';
 import { testApp } from './support/hooks.js';
@@ -45,7 +46,7 @@ async function insertOutbox(userId: string, published: string | null, created = 
 }
 
 function settings(batchSize: number): MaintenanceSettings {
-  return { retention: testApp().services.config.retention, batchSize };
+  return { retention: testApp().services.config.retention, batches: { maxRows: batchSize, statementMs: 50 } };
 }
 
 describe('maintenance', () => {
@@ -178,10 +179,35 @@ describe('maintenance', () => {
     await pool().query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [outboxKept]);
   });
 
+  it('sizes each purge statement to the time allowed: slower statements get fewer rows, within the row limit', async () => {
+    const limits = { maxRows: 1_000, statementMs: 50 };
+    // 100 rows in 200 ms (a cold disk): halved at most per step, never below 10.
+    expect(nextBatchSize({ rows: 100, limit: 100, ms: 200 }, limits)).to.equal(50);
+    expect(nextBatchSize({ rows: 10, limit: 10, ms: 5_000 }, limits)).to.equal(10);
+    // 100 rows in 40 ms fit 125 in 50 ms; 100 rows in 1 ms double, up to the row limit.
+    expect(nextBatchSize({ rows: 100, limit: 100, ms: 40 }, limits)).to.equal(125);
+    expect(nextBatchSize({ rows: 800, limit: 800, ms: 1 }, limits)).to.equal(1_000);
+    expect(nextBatchSize({ rows: 3, limit: 3, ms: 1 }, { maxRows: 4, statementMs: 50 })).to.equal(4);
+
+    // drain asks for the first 100, follows the sizes, and stops at the first short batch.
+    const asked: number[] = [];
+    let left = 1_000;
+    const removed = await drain(async (limit) => {
+      asked.push(limit);
+      const rows = Math.min(limit, left);
+      left -= rows;
+      return rows;
+    }, limits);
+    expect(removed).to.equal(1_000);
+    expect(asked[0]).to.equal(100);
+    expect(asked.slice(1).every((limit, i) => limit <= asked[i]! * 2 && limit <= 1_000)).to.equal(true);
+    expect(left).to.equal(0);
+  });
+
   it('reads retention and schedule settings, refusing bad ones with one message', () => {
     const config = loadConfig(testEnv('db', { AUDIT_RETENTION_DAYS: '30', MAINTENANCE_CRON: '*/5 * * * *', SESSION_RETENTION_DAYS: '0' }));
     expect(config.retention).to.include({ auditDays: 30, sessionDays: 0 });
-    expect(config.maintenance).to.deep.equal({ cron: '*/5 * * * *', batchSize: 1_000 });
+    expect(config.maintenance).to.deep.equal({ cron: '*/5 * * * *', batches: { maxRows: 1_000, statementMs: 50 } });
     let caught: unknown;
     try {
       loadConfig(testEnv('db', { AUDIT_RETENTION_DAYS: '0', MAINTENANCE_CRON: 'every hour', OUTBOX_RETENTION_DAYS: 'week' }));
@@ -206,7 +232,7 @@ describe('maintenance', () => {
     it('runs the scheduled purge once per tick, however many maintenance workers run', async () => {
       const base = testApp().services;
       // Every minute, so a tick is due at once; pg-boss's cron checks turned down to a second.
-      const config: Config = { ...base.config, maintenance: { cron: '* * * * *', batchSize: 100 } };
+      const config: Config = { ...base.config, maintenance: { cron: '* * * * *', batches: { maxRows: 100, statementMs: 50 } } };
       const timing = { schema, cronMonitorIntervalSeconds: 1, cronWorkerIntervalSeconds: 1, pollingIntervalSeconds: 0.5 };
       // One minute holds one tick: start early enough in a minute that the run fits in it.
       const second = new Date().getUTCSeconds();

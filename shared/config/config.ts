@@ -112,8 +112,12 @@ export interface Config {
   maintenance: {
     /** pg-boss cron of the purge (UTC); it runs once per cluster. */
     cron: string;
-    /** Rows deleted per statement, so a large backlog never holds long locks. */
-    batchSize: number;
+    batches: {
+      /** The most rows one DELETE may remove. */
+      maxRows: number;
+      /** About how long one DELETE may hold its row locks: batches are sized to it. */
+      statementMs: number;
+    };
   };
   tokens: {
     issuer: string;
@@ -370,7 +374,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     maintenance: {
       cron: cronExpression(env, 'MAINTENANCE_CRON', '17 * * * *'),
-      batchSize: env.int('MAINTENANCE_BATCH_SIZE', 1_000, { min: 1, max: 100_000 }),
+      batches: {
+        maxRows: env.int('MAINTENANCE_BATCH_SIZE', 1_000, { min: 1, max: 100_000 }),
+        statementMs: env.int('MAINTENANCE_STATEMENT_MS', 50, { min: 1, max: 60_000 }),
+      },
     },
     tokens: {
       issuer: env.string('JWT_ISSUER', publicUrl),

@@ -10,11 +10,12 @@ import { deleteEndedSessions } from '../../shared/db/queries/sessions.js';
 import { deleteSpentTokens, TOKEN_TABLES, tokenTableExists } from '../../shared/db/queries/spent-tokens.js';
 import { releaseLapsedGuard } from '../../shared/domain/anomaly/guard-account.js';
 import type { Logger } from '../../shared/logger.js';
+import { drain, type Batch, type PurgeBatchLimits } from './purge-batches.js';
 
 export interface MaintenanceSettings {
   retention: Config['retention'];
-  /** Rows per DELETE statement: each batch is its own short transaction. */
-  batchSize: number;
+  /** Each DELETE is its own short transaction of at most this many rows, sized to take about this long. */
+  batches: PurgeBatchLimits;
 }
 
 export interface MaintenanceReport {
@@ -23,19 +24,6 @@ export interface MaintenanceReport {
   /** Purges that failed; the others still ran. */
   failed: string[];
   durationMs: number;
-}
-
-/** One batched purge: deletes up to `limit` rows and says how many it removed. */
-type Batch = (limit: number) => Promise<number>;
-
-/** Runs a batch until it comes back short, so a backlog is removed in many short statements. */
-async function drain(batch: Batch, batchSize: number): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const removed = await batch(batchSize);
-    total += removed;
-    if (removed < batchSize) return total;
-  }
 }
 
 /**
@@ -48,13 +36,13 @@ async function drain(batch: Batch, batchSize: number): Promise<number> {
  */
 export async function runMaintenance(pool: Pool, settings: MaintenanceSettings, log: Logger): Promise<MaintenanceReport> {
   const started = Date.now();
-  const { retention, batchSize } = settings;
+  const { retention, batches } = settings;
   const removed: Record<string, number> = {};
   const failed: string[] = [];
 
   async function purge(name: string, batch: Batch): Promise<void> {
     try {
-      removed[name] = await drain(batch, batchSize);
+      removed[name] = await drain(batch, batches);
     } catch (error) {
       failed.push(name);
       log.error({ table: name, reason: (error as Error).message }, 'maintenance purge failed');

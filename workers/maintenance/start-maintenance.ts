@@ -77,7 +77,7 @@ export async function startMaintenance(
       const reports: MaintenanceReport[] = [];
       for (const job of jobs) {
         log.info({ job_id: job.id }, 'maintenance purge starting');
-        const report = await runMaintenance(pool, { retention: config.retention, batchSize: config.maintenance.batchSize }, log);
+        const report = await runMaintenance(pool, { retention: config.retention, batches: config.maintenance.batches }, log);
         if (report.failed.length > 0) throw new Error(`maintenance purge failed for ${report.failed.join(', ')}`);
         reports.push(report);
       }
