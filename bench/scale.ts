@@ -367,8 +367,12 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
     const { id } = await byEmail(state, scaleEmail(HEAVY_USER));
     return timed(10, () => searchAuditLogs(recorded[state.side].pool, { userId: id, limit: 50 }));
   }));
+  // The expired day (366 to 365 days ago): the one day both sides hold, so both return a
+  // full page. A day the empty side lacks returned nothing there, and the figure compared
+  // fetching 50 rows with fetching none (0.33 -> 0.68 ms, x2.05).
+  const DAY = 86_400_000;
   add('audit entries of one action over a day', 'ms', await bothSides(states, (state) =>
-    timed(10, () => searchAuditLogs(recorded[state.side].pool, { action: 'user.login', from: new Date(Date.now() - 2 * 86_400_000), to: new Date(Date.now() - 86_400_000), limit: 50 })),
+    timed(10, () => searchAuditLogs(recorded[state.side].pool, { action: 'user.login', from: new Date(Date.now() - 366 * DAY), to: new Date(Date.now() - 365 * DAY), limit: 50 })),
   ));
 
   // The purge of the expired day, once per side (it removes what it purges), and its longest statement.
