@@ -8,7 +8,6 @@ export interface Phase {
   injected?: number;
   /** First /ready with every check ok after the fault began. */
   readyAt?: number;
-  firstLoginAt?: number;
   /** What the fault did, as it told (which process it killed, an unclean exit). */
   notes: string[];
   /** Client connections the proxy cut because a backend the fault killed died under them. */
@@ -59,6 +58,8 @@ export class Ledger {
   readonly brokenChains: string[] = [];
   /** Chains whose last refresh got no answer, so a 401 after it may be legitimate reuse detection. */
   ambiguousChains = 0;
+  /** Every successful login: when it was sent and answered. */
+  readonly logins: { sentAt: number; at: number }[] = [];
 
   current(): Phase {
     return this.phases[this.phases.length - 1]!;
@@ -84,9 +85,12 @@ export class Ledger {
     return counts;
   }
 
-  /** Records the answer to a request of `route` sent at `sentAt`. */
+  /**
+   * Records the answer to a request of `route` sent at `sentAt`, in the phase it was sent
+   * in; a reset in the phase it happened in (a kill cuts requests sent before it).
+   */
   answer(route: string, sentAt: number, outcome: Outcome): void {
-    const phase = this.phaseAt(sentAt);
+    const phase = this.phaseAt(outcome.kind === 'reset' ? Date.now() : sentAt);
     const counts = this.countsOf(phase.name);
     const label = outcome.kind === 'answer' ? String(outcome.status) : outcome.kind;
     counts.byStatus.set(label, (counts.byStatus.get(label) ?? 0) + 1);
@@ -99,10 +103,13 @@ export class Ledger {
     else if (outcome.kind === 'refused') counts.bad.push(`${route}: connection refused by the proxy`);
     else if (!ALLOWED[route]?.includes(outcome.status)) counts.bad.push(`${route}: ${outcome.status} ${JSON.stringify(outcome.body).slice(0, 200)}`);
     else if (outcome.status === 503 && !outcome.retryAfter) counts.bad.push(`${route}: 503 without Retry-After`);
-    if (route === 'login' && outcome.kind === 'answer' && outcome.status === 200) {
-      const now = Date.now();
-      for (const each of this.phases) if (each.start <= sentAt && each.firstLoginAt === undefined) each.firstLoginAt = now;
-    }
+    if (route === 'login' && outcome.kind === 'answer' && outcome.status === 200) this.logins.push({ sentAt, at: Date.now() });
+  }
+
+  /** The first successful login sent once the fault's injection was over: how soon users get in again. */
+  firstLoginAfter(phase: Phase): number | undefined {
+    const from = phase.injected ?? phase.start;
+    return this.logins.find((login) => login.sentAt >= from)?.at;
   }
 
   promise(promised: Omit<Promised, 'phase' | 'at'>, sentAt: number): void {

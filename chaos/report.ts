@@ -40,7 +40,7 @@ export function buildReport(verdict: Verdict): { report: string; failures: strin
       phase.name,
       statuses || '-',
       isFault ? seconds(phase.start, phase.readyAt) : '-',
-      isFault ? seconds(phase.start, phase.firstLoginAt) : '-',
+      isFault ? seconds(phase.start, ledger.firstLoginAfter(phase)) : '-',
       String(tally.checked),
       String(tally.lost),
       String(tally.duplicated),

@@ -34,7 +34,7 @@ try {
     requestsPerMinute: number('CHAOS_RPM', 300),
     settleS: number('CHAOS_SETTLE_S', 90),
     resultsDir: path.join(projectRoot(), 'chaos-results'),
-    log: (line) => console.log(`chaos: ${line}`),
+    log: (line) => console.log(`chaos ${new Date().toISOString().slice(11, 19)} ${line}`),
     signal: abort.signal,
   });
   console.log(`\n${result.report}\n\n(also in chaos-results/latest.txt)`);

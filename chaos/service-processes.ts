@@ -141,9 +141,9 @@ export async function createFleet(baseEnv: Record<string, string>, logDir: strin
   return {
     processes,
     byRole: (role) => processes.filter((process) => process.role === role),
-    // One at a time: they would all migrate-check and connect at once otherwise, and a slow start is easier to read.
+    // A role at a time, its processes together: quicker than one by one, and a failing role is easy to name.
     async startAll() {
-      for (const process of processes) await process.start();
+      for (const role of ['web', ...WORKER_ROLES]) await Promise.all(processes.filter((process) => process.role === role).map((process) => process.start()));
     },
     async stopAll() {
       await Promise.all(processes.map((process) => process.terminate(20_000)));

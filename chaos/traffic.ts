@@ -28,7 +28,7 @@ function sessionIdOf(accessToken: string): string | undefined {
 }
 
 /** One end user: registers, signs in, refreshes, edits the profile, forgets and resets the password, logs out. */
-class Client {
+export class Client {
   readonly email = `chaos-${crypto.randomBytes(6).toString('hex')}@example.com`;
   /** Candidates, newest first: a reset whose answer was lost may or may not have changed it. */
   private passwords = [newPassword()];
@@ -103,7 +103,6 @@ class Client {
     const id = sessionIdOf(token) ?? '';
     this.session = { token, refresh, id };
     this.refreshUnsure = false;
-    this.userId ??= undefined;
     this.ledger.promise({ kind, userId: this.userId ?? '', email: this.email, sessionId: id, refreshToken: refresh }, sentAt);
   }
 
@@ -179,18 +178,24 @@ export function startTraffic(port: number, ledger: Ledger, sink: SmtpSink, perMi
   const clients: Client[] = Array.from({ length: initialClients }, () => new Client(port, ledger, sink));
   const running = new Set<Promise<void>>();
   let cursor = 0;
+  const run = (client: Client) => {
+    client.busy = true;
+    const step = client.step().finally(() => {
+      client.busy = false;
+      running.delete(step);
+    });
+    running.add(step);
+  };
   const timer = setInterval(() => {
-    if (Math.random() < 0.12) clients.push(new Client(port, ledger, sink));
+    // A newcomer registers at once, so registrations are spread evenly over the run.
+    if (Math.random() < 0.12) {
+      const client = new Client(port, ledger, sink);
+      clients.push(client);
+      return run(client);
+    }
     for (let tries = 0; tries < clients.length; tries += 1) {
       const client = clients[cursor++ % clients.length]!;
-      if (client.busy) continue;
-      client.busy = true;
-      const step = client.step().finally(() => {
-        client.busy = false;
-        running.delete(step);
-      });
-      running.add(step);
-      return;
+      if (!client.busy) return run(client);
     }
   }, 60_000 / perMinute);
   return {

@@ -33,7 +33,7 @@ export function watchDatabaseOutage(pool: Pool, log: Logger): DatabaseOutage {
   const failed = (error: Error) => {
     if (downSince !== undefined) return;
     downSince = Date.now();
-    log.warn({ reason: error.message }, 'PostgreSQL is unreachable; answering 503 until it is back');
+    log.warn({ reason: error.message }, 'PostgreSQL is unreachable; what needs it fails (the API answers 503) until it is back');
   };
   pool.on('error', failed);
   pool.on('connect', () => {
