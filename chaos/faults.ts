@@ -13,8 +13,8 @@ export interface FaultContext {
   query: (sql: string, values?: unknown[]) => Promise<pg.QueryResult>;
   /** Arms the SMTP sink: the next mail from an email worker kills that worker before the 250. */
   killNextEmailSender(): Promise<ServiceProcess>;
-  /** Processes killed on purpose in this fault: their cut connections are excused. */
-  killed: Set<string>;
+  /** When this fault killed a web process: requests reset within a moment of it are the kill's doing. */
+  webKills: number[];
   /** Says what happened, once, in the run's output. */
   note(text: string): void;
 }
@@ -26,7 +26,7 @@ export interface Fault {
 
 /** The supervisor's part: a killed process comes back (a platform restarts it within a second or so). */
 async function killAndRestart(context: FaultContext, target: ServiceProcess): Promise<void> {
-  context.killed.add(target.name);
+  if (target.role === 'web') context.webKills.push(Date.now());
   await target.kill();
   await sleep(1_000);
   await target.start();

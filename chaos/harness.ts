@@ -137,7 +137,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const fault = FAULTS[name];
       if (!fault) throw new Error(`unknown fault ${name}; known: ${Object.keys(FAULTS).join(', ')}`);
       const phase = ledger.begin(name);
-      const cutsBefore = new Map(proxy.cuts);
       const context: FaultContext = {
         services,
         fleet,
@@ -150,14 +149,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             }, 60_000);
             armed = { resolve: (victim) => (clearTimeout(timer), resolve(victim)) };
           }),
-        killed: new Set(),
+        webKills: phase.webKills,
         note: (text) => phase.notes.push(text),
       };
       log(`fault ${index + 1}/${options.faults.length}: ${name}`);
       await fault.inject(context);
       phase.injected = Date.now();
       phase.readyAt = await waitReady(proxy.port, 120_000, signal);
-      phase.excusedCuts = [...context.killed].reduce((sum, killed) => sum + (proxy.cuts.get(killed) ?? 0) - (cutsBefore.get(killed) ?? 0), 0);
       log(`  ${name}: ${phase.notes.join('; ') || 'done'}; ready ${phase.readyAt ? `after ${((phase.readyAt - phase.start) / 1000).toFixed(1)} s` : 'NEVER'}`);
       const slotEnd = startedAt + slotMs * (index + 2);
       // Every fault gets some quiet traffic after its recovery before the next one.

@@ -10,8 +10,8 @@ export interface Phase {
   readyAt?: number;
   /** What the fault did, as it told (which process it killed, an unclean exit). */
   notes: string[];
-  /** Client connections the proxy cut because a backend the fault killed died under them. */
-  excusedCuts?: number;
+  /** When the fault killed a web process (kill -9): the requests it held are reset. */
+  webKills: number[];
 }
 
 export type PromiseKind = 'register' | 'login' | 'refresh' | 'forgot';
@@ -45,13 +45,14 @@ export interface PhaseCounts {
   /** Answers outside the contract: a 500, an unknown status, a 503 without Retry-After. */
   bad: string[];
   hangs: number;
-  resets: number;
+  /** Connection resets a web process's kill -9 does not explain (none within 3 s after one). */
+  unexplainedResets: number;
   registrations: { sent: number; created: number };
 }
 
 /** What the clients were promised and what they were answered, by phase. */
 export class Ledger {
-  readonly phases: Phase[] = [{ name: 'baseline', start: Date.now(), notes: [] }];
+  readonly phases: Phase[] = [{ name: 'baseline', start: Date.now(), notes: [], webKills: [] }];
   readonly promises: Promised[] = [];
   readonly counts = new Map<string, PhaseCounts>();
   /** Refresh chains that a refresh answered 401 while the client held its latest token. */
@@ -71,7 +72,7 @@ export class Ledger {
   }
 
   begin(name: string): Phase {
-    const phase: Phase = { name, start: Date.now(), notes: [] };
+    const phase: Phase = { name, start: Date.now(), notes: [], webKills: [] };
     this.phases.push(phase);
     return phase;
   }
@@ -79,7 +80,7 @@ export class Ledger {
   countsOf(phase: string): PhaseCounts {
     let counts = this.counts.get(phase);
     if (!counts) {
-      counts = { byStatus: new Map(), bad: [], hangs: 0, resets: 0, registrations: { sent: 0, created: 0 } };
+      counts = { byStatus: new Map(), bad: [], hangs: 0, unexplainedResets: 0, registrations: { sent: 0, created: 0 } };
       this.counts.set(phase, counts);
     }
     return counts;
@@ -98,12 +99,14 @@ export class Ledger {
       counts.registrations.sent += 1;
       if (outcome.kind === 'answer' && outcome.status === 201) counts.registrations.created += 1;
     }
+    const now = Date.now();
     if (outcome.kind === 'hang') counts.hangs += 1;
-    else if (outcome.kind === 'reset') counts.resets += 1;
-    else if (outcome.kind === 'refused') counts.bad.push(`${route}: connection refused by the proxy`);
+    else if (outcome.kind === 'reset') {
+      if (!phase.webKills.some((killedAt) => now >= killedAt && now - killedAt < 3_000)) counts.unexplainedResets += 1;
+    } else if (outcome.kind === 'refused') counts.bad.push(`${route}: connection refused by the proxy`);
     else if (!ALLOWED[route]?.includes(outcome.status)) counts.bad.push(`${route}: ${outcome.status} ${JSON.stringify(outcome.body).slice(0, 200)}`);
     else if (outcome.status === 503 && !outcome.retryAfter) counts.bad.push(`${route}: 503 without Retry-After`);
-    if (route === 'login' && outcome.kind === 'answer' && outcome.status === 200) this.logins.push({ sentAt, at: Date.now() });
+    if (route === 'login' && outcome.kind === 'answer' && outcome.status === 200) this.logins.push({ sentAt, at: now });
   }
 
   /** The first successful login sent once the fault's injection was over: how soon users get in again. */

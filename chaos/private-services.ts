@@ -8,7 +8,7 @@ import { migrate } from '../shared/db/migrator.js';
 import { createPool } from '../shared/db/pool.js';
 import { createLogger } from '../shared/logger.js';
 import { projectRoot } from '../shared/project-root.js';
-import { freePort } from '../test/support/service-process.js';
+import { uniquePort } from './unique-port.js';
 
 /**
  * Private instances of PostgreSQL, Redis and RabbitMQ for the chaos run: the faults
@@ -16,15 +16,16 @@ import { freePort } from '../test/support/service-process.js';
  */
 
 const run = promisify(execFile);
-const PG_CLUSTER = 'chaos';
-const RABBIT_NODE = 'chaos@localhost';
+/** Named after the harness's pid, so two runs on one machine stay apart and a dead run's leftovers are known. */
+const PG_CLUSTER = `chaos_${process.pid}`;
+const RABBIT_NODE = `chaos${process.pid}@localhost`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Why the harness cannot run here (not root, a tool missing), or undefined when it can. */
 export function missingPrerequisite(): string | undefined {
   if (process.getuid?.() !== 0) return 'the chaos harness needs root (pg_createcluster, a second RabbitMQ node)';
-  for (const tool of ['pg_createcluster', 'pg_ctlcluster', 'pg_dropcluster', 'redis-server', 'redis-cli', 'rabbitmq-server', 'rabbitmqctl']) {
+  for (const tool of ['pg_createcluster', 'pg_ctlcluster', 'pg_dropcluster', 'pg_lsclusters', 'epmd', 'redis-server', 'redis-cli', 'rabbitmq-server', 'rabbitmqctl']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
   }
   if (!pgVersion()) return 'no PostgreSQL version under /etc/postgresql';
@@ -36,6 +37,27 @@ function pgVersion(): string | undefined {
     return fs.readdirSync('/etc/postgresql').sort().pop();
   } catch {
     return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the clusters and RabbitMQ nodes of earlier runs that died without cleaning up (their pid is gone). */
+async function removeLeftovers(version: string): Promise<void> {
+  const clusters = await sh('pg_lsclusters', ['-h']).catch(() => '');
+  for (const [, name, pid] of clusters.matchAll(/^\S+\s+(chaos_(\d+))\s/gm)) {
+    if (!alive(Number(pid))) await sh('pg_dropcluster', ['--stop', version, name!]).catch(() => undefined);
+  }
+  const nodes = await sh('epmd', ['-names']).catch(() => '');
+  for (const [, name, pid] of nodes.matchAll(/^name (chaos(\d+)) at port/gm)) {
+    if (!alive(Number(pid))) await sh('rabbitmqctl', ['-n', `${name}@localhost`, 'stop']).catch(() => undefined);
   }
 }
 
@@ -62,9 +84,7 @@ export interface PrivatePostgres {
 /** A cluster of its own (trust auth) on a free port, with a migrated database. */
 export async function startPostgres(): Promise<PrivatePostgres> {
   const version = pgVersion()!;
-  const port = await freePort();
-  // A cluster left by a run that was killed outright.
-  await sh('pg_dropcluster', ['--stop', version, PG_CLUSTER]).catch(() => undefined);
+  const port = await uniquePort();
   await sh('pg_createcluster', [version, PG_CLUSTER, '-p', String(port), '--', '--auth=trust']);
   const ctl = (action: string) => sh('pg_ctlcluster', ['--skip-systemctl-redirect', version, PG_CLUSTER, action]);
   await ctl('start');
@@ -98,7 +118,7 @@ export interface PrivateRedis {
 }
 
 export async function startRedis(dir: string): Promise<PrivateRedis> {
-  const port = await freePort();
+  const port = await uniquePort();
   const pidFile = path.join(dir, 'redis.pid');
   const start = async () => {
     await sh('redis-server', [
@@ -142,8 +162,19 @@ export interface PrivateRabbit {
  * server runs as the rabbitmq user, so its folders belong to it.
  */
 export async function startRabbit(dir: string): Promise<PrivateRabbit> {
-  const port = await freePort();
-  const distPort = await freePort();
+  try {
+    return await startRabbitOnce(dir);
+  } catch {
+    // A port taken meanwhile by someone else makes the node die at boot: once more, on new ports.
+    await sh('rabbitmqctl', ['-n', RABBIT_NODE, 'stop']).catch(() => undefined);
+    fs.rmSync(path.join(dir, 'rabbitmq'), { recursive: true, force: true });
+    return startRabbitOnce(dir);
+  }
+}
+
+async function startRabbitOnce(dir: string): Promise<PrivateRabbit> {
+  const port = await uniquePort();
+  const distPort = await uniquePort();
   const base = path.join(dir, 'rabbitmq');
   for (const sub of ['mnesia', 'log']) fs.mkdirSync(path.join(base, sub), { recursive: true });
   fs.writeFileSync(path.join(base, 'enabled_plugins'), '[].\n');
@@ -161,17 +192,15 @@ export async function startRabbit(dir: string): Promise<PrivateRabbit> {
     RABBITMQ_CONFIG_FILE: path.join(base, 'rabbitmq.conf'),
   };
   const ctl = (...args: string[]) => sh('rabbitmqctl', ['-n', RABBIT_NODE, ...args], env);
-  // A node left by a run that was killed outright.
-  await ctl('stop').catch(() => undefined);
   await sh('rabbitmq-server', ['-detached'], env);
   // await_startup fails at once while the node has not registered with epmd yet.
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     try {
       await ctl('await_startup', '--timeout', '60');
       break;
     } catch (error) {
-      if (Date.now() > deadline) throw error;
+      if (Date.now() > deadline) throw new Error(`${(error as Error).message.slice(0, 300)}\nnode log:\n${logTail(path.join(base, 'log'))}`);
       await sleep(500);
     }
   }
@@ -187,6 +216,14 @@ export async function startRabbit(dir: string): Promise<PrivateRabbit> {
   };
 }
 
+function logTail(dir: string): string {
+  try {
+    return fs.readdirSync(dir).map((file) => fs.readFileSync(path.join(dir, file), 'utf8').trimEnd().split('\n').slice(-15).join('\n')).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
 export interface PrivateServices {
   dir: string;
   postgres: PrivatePostgres;
@@ -197,6 +234,7 @@ export interface PrivateServices {
 }
 
 export async function startPrivateServices(): Promise<PrivateServices> {
+  await removeLeftovers(pgVersion()!);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'us-chaos-'));
   fs.chmodSync(dir, 0o755);
   const started: Partial<PrivateServices> = { dir };

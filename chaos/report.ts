@@ -55,8 +55,7 @@ export function buildReport(verdict: Verdict): { report: string; failures: strin
     for (const bad of counts.bad.slice(0, 5)) failures.push(`${phase.name}: answer outside the contract: ${bad}`);
     if (counts.bad.length > 5) failures.push(`${phase.name}: ${counts.bad.length - 5} more answers outside the contract`);
     if (counts.hangs > 0) failures.push(`${phase.name}: ${counts.hangs} request(s) hung past the client timeout`);
-    const excused = phase.excusedCuts ?? 0;
-    if (counts.resets > excused) failures.push(`${phase.name}: ${counts.resets} connection reset(s), only ${excused} caused by a killed process`);
+    if (counts.unexplainedResets > 0) failures.push(`${phase.name}: ${counts.unexplainedResets} connection reset(s) no kill of a web process explains`);
     for (const problem of tally.problems.slice(0, 10)) failures.push(`${phase.name}: ${problem}`);
     if (tally.problems.length > 10) failures.push(`${phase.name}: ${tally.problems.length - 10} more problems`);
   }

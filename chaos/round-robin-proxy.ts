@@ -7,8 +7,6 @@ export interface Backend {
 
 export interface RoundRobinProxy {
   port: number;
-  /** Connections a backend cut while the client was still connected, by backend name. */
-  cuts: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -20,7 +18,6 @@ export interface RoundRobinProxy {
  */
 export async function startRoundRobinProxy(backends: () => Backend[]): Promise<RoundRobinProxy> {
   let next = 0;
-  const cuts = new Map<string, number>();
   const open = new Set<net.Socket>();
 
   function connect(client: net.Socket, tried: number): void {
@@ -41,7 +38,6 @@ export async function startRoundRobinProxy(backends: () => Backend[]): Promise<R
     });
     upstream.on('error', () => {
       if (!connected) return connect(client, tried + 1);
-      if (!client.destroyed) cuts.set(backend.name, (cuts.get(backend.name) ?? 0) + 1);
       client.destroy();
     });
     upstream.on('close', () => {
@@ -60,7 +56,6 @@ export async function startRoundRobinProxy(backends: () => Backend[]): Promise<R
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    cuts,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of open) socket.destroy();

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readMemory, tail } from '../bench/lib/processes.js';
 import { projectRoot } from '../shared/project-root.js';
-import { freePort } from '../test/support/service-process.js';
+import { uniquePort } from './unique-port.js';
 
 const ROOT = projectRoot();
 const THREADPOOL_PRELOAD = path.join(ROOT, 'bin/size-threadpool.cjs');
@@ -131,8 +131,8 @@ export async function createFleet(baseEnv: Record<string, string>, logDir: strin
   const processes: ServiceProcess[] = [];
   for (const role of ['web', ...WORKER_ROLES] as Role[]) {
     for (let index = 1; index <= perRole; index += 1) {
-      const env: Record<string, string> = { ...baseEnv, METRICS_PORT: String(await freePort()) };
-      if (role === 'web') env.PORT = String(await freePort());
+      const env: Record<string, string> = { ...baseEnv, METRICS_PORT: String(await uniquePort()) };
+      if (role === 'web') env.PORT = String(await uniquePort());
       else env.WORKER_QUEUES = role;
       const name = `${role}-${index}`;
       processes.push(new ServiceProcess(name, role, env, path.join(logDir, `${name}.log`)));
