@@ -79,7 +79,7 @@ export async function checkPromises(pool: pg.Pool, ledger: Ledger, tap: EventTap
   const registered = new Map(ledger.promises.filter((p) => p.kind === 'register').map((p) => [p.userId, p]));
   for (const [kind, table] of [['verification', 'email_verification_tokens'], ['reset', 'password_resets']] as const) {
     const issued = (await pool.query<{ user_id: string; email: string; token_hash: string; created_at: Date }>(
-      `SELECT t.user_id, u.email, t.token_hash, t.created_at FROM ${table} t JOIN users u ON u.id = t.user_id WHERE u.email = ANY($1::text[])`,
+      `SELECT t.user_id, u.email::text AS email, t.token_hash, t.created_at FROM ${table} t JOIN users u ON u.id = t.user_id WHERE u.email::text = ANY($1::text[])`,
       [emails],
     )).rows;
     const mailed = new Map<string, { count: number; at: number; email: string }[]>();
@@ -89,6 +89,14 @@ export async function checkPromises(pool: pg.Pool, ledger: Ledger, tap: EventTap
         if (!token) continue;
         const hash = hashToken(token);
         mailed.set(hash, [...(mailed.get(hash) ?? []), { count: 1, at: mail.receivedAt, email }]);
+      }
+    }
+    if (kind === 'reset') {
+      // Used tokens were committed too, though the maintenance purge may have removed their rows; issued when first mailed.
+      const inDatabase = new Set(issued.map((row) => row.token_hash));
+      for (const [hash, used] of ledger.consumedResetTokens) {
+        const firstMail = Math.min(...(mailed.get(hash) ?? []).map((copy) => copy.at));
+        if (!inDatabase.has(hash)) issued.push({ user_id: used.userId, email: used.email, token_hash: hash, created_at: new Date(Number.isFinite(firstMail) ? firstMail : 0) });
       }
     }
     const committed = new Set(issued.map((row) => row.token_hash));

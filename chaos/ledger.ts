@@ -59,6 +59,11 @@ export class Ledger {
   readonly brokenChains: string[] = [];
   /** Chains whose last refresh got no answer, so a 401 after it may be legitimate reuse detection. */
   ambiguousChains = 0;
+  /**
+   * Reset tokens a client used (200), by hash: the maintenance role purges consumed
+   * tokens, so the database alone no longer shows they were issued.
+   */
+  readonly consumedResetTokens = new Map<string, { userId: string; email: string }>();
   /** Every successful login: when it was sent and answered. */
   readonly logins: { sentAt: number; at: number }[] = [];
 

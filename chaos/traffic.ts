@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { hashToken } from '../shared/crypto/random-token.js';
 import type { SmtpSink } from '../test/support/smtp-sink.js';
 import { call, type Outcome } from './http-call.js';
 import type { Ledger } from './ledger.js';
@@ -149,6 +150,8 @@ export class Client {
     const outcome = await this.request('reset', 'POST', '/password/reset', { json: { token, password } });
     if (outcome.kind === 'answer' && outcome.status === 503) return;
     this.passwords = outcome.kind === 'answer' && outcome.status === 200 ? [password] : [password, ...this.passwords];
+    // Unanswered, it may have been used: a token still unused keeps its row, so counting it here is harmless.
+    if (outcome.kind !== 'answer' || outcome.status === 200) this.ledger.consumedResetTokens.set(hashToken(token), { userId: this.userId ?? '', email: this.email });
     if (outcome.kind === 'answer' && outcome.status === 400) this.passwords = this.passwords.slice(1);
     this.resetPendingSince = undefined;
     // A reset ends every session: the chain ended by the user's own act.
