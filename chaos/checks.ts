@@ -3,7 +3,7 @@ import { hashToken } from '../shared/crypto/random-token.js';
 import type { SmtpSink } from '../test/support/smtp-sink.js';
 import type { EventTap } from './event-tap.js';
 import type { Ledger } from './ledger.js';
-import { tokenFromMail } from './traffic.js';
+import { tokenInMail } from './traffic.js';
 
 /** Per phase: promises checked, lost (a broken promise), duplicated (delivered more than once). */
 export interface Tally {
@@ -82,13 +82,13 @@ export async function checkPromises(pool: pg.Pool, ledger: Ledger, tap: EventTap
       `SELECT t.user_id, u.email::text AS email, t.token_hash, t.created_at FROM ${table} t JOIN users u ON u.id = t.user_id WHERE u.email::text = ANY($1::text[])`,
       [emails],
     )).rows;
-    const mailed = new Map<string, { count: number; at: number; email: string }[]>();
+    const mailed = new Map<string, { at: number; email: string }[]>();
     for (const email of emails) {
       for (const mail of sink.mailsTo(email)) {
-        const token = tokenFromMail({ ...sink, mailsTo: () => [mail] }, email, MAIL_ROUTES[kind]);
+        const token = tokenInMail(mail, MAIL_ROUTES[kind]);
         if (!token) continue;
         const hash = hashToken(token);
-        mailed.set(hash, [...(mailed.get(hash) ?? []), { count: 1, at: mail.receivedAt, email }]);
+        mailed.set(hash, [...(mailed.get(hash) ?? []), { at: mail.receivedAt, email }]);
       }
     }
     if (kind === 'reset') {

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { hashToken } from '../shared/crypto/random-token.js';
-import type { SmtpSink } from '../test/support/smtp-sink.js';
+import type { ReceivedMail, SmtpSink } from '../test/support/smtp-sink.js';
 import { call, type Outcome } from './http-call.js';
 import type { Ledger } from './ledger.js';
 
@@ -8,15 +8,16 @@ import type { Ledger } from './ledger.js';
 const newPassword = () => `Chaos ${crypto.randomBytes(12).toString('base64url')} pass`;
 const FORGOT_EVERY_MS = 70_000; // past the 60 s mail cooldown, so every accepted forgot is owed a mail
 
+/** The token of the mail's link to `route` (`/password/reset`, `/email/verify`), if it has one. */
+export function tokenInMail(mail: ReceivedMail, route: string): string | undefined {
+  const match = new RegExp(`${route.replace(/\//g, '\\/')}\\?token=([A-Za-z0-9_%-]+)`).exec(mail.parsed.text ?? '');
+  return match ? decodeURIComponent(match[1]!) : undefined;
+}
+
 /** The token of the newest mail to `email` whose link goes to `route`, received after `since`. */
-export function tokenFromMail(sink: SmtpSink, email: string, route: string, since = 0): string | undefined {
-  const pattern = new RegExp(`${route.replace(/\//g, '\\/')}\\?token=([A-Za-z0-9_%-]+)`);
+function tokenFromMail(sink: SmtpSink, email: string, route: string, since: number): string | undefined {
   let token: string | undefined;
-  for (const mail of sink.mailsTo(email)) {
-    if (mail.receivedAt < since) continue;
-    const match = pattern.exec(mail.parsed.text ?? '');
-    if (match) token = decodeURIComponent(match[1]!);
-  }
+  for (const mail of sink.mailsTo(email)) if (mail.receivedAt >= since) token = tokenInMail(mail, route) ?? token;
   return token;
 }
 
