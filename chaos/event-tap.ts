@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import amqp, { type ChannelModel } from 'amqplib';
 import { declareEventTopology, EVENTS_EXCHANGE } from '../shared/broker/broker-topology.js';
 
@@ -42,7 +43,7 @@ export async function startEventTap(url: string): Promise<EventTap> {
   async function reopen(): Promise<void> {
     connection = undefined;
     for (let delay = 200; !closed; delay = Math.min(delay * 2, 3_000)) {
-      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
+      await sleep(delay * (0.5 + Math.random()));
       try {
         return await open();
       } catch {

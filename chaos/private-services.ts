@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { migrate } from '../shared/db/migrator.js';
 import { createPool } from '../shared/db/pool.js';
@@ -19,8 +20,6 @@ const run = promisify(execFile);
 /** Named after the harness's pid, so two runs on one machine stay apart and a dead run's leftovers are known. */
 const PG_CLUSTER = `chaos_${process.pid}`;
 const RABBIT_NODE = `chaos${process.pid}@localhost`;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Why the harness cannot run here (not root, a tool missing), or undefined when it can. */
 export function missingPrerequisite(): string | undefined {

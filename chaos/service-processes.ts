@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readMemory, tail } from '../bench/lib/processes.js';
 import { projectRoot } from '../shared/project-root.js';
 import { uniquePort } from './unique-port.js';
@@ -9,8 +10,6 @@ const ROOT = projectRoot();
 const THREADPOOL_PRELOAD = path.join(ROOT, 'bin/size-threadpool.cjs');
 export const WORKER_ROLES = ['relay', 'email', 'audit', 'anomaly', 'maintenance'] as const;
 export type Role = 'web' | (typeof WORKER_ROLES)[number];
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One process as a Procfile line runs it (dist/api/main.js or dist/workers/main.js with
