@@ -76,13 +76,15 @@ export function buildReport(verdict: Verdict): { report: string; failures: strin
   const grown = verdict.growth.filter((life) => life.lastKiB > life.firstKiB * GROWTH_FACTOR && life.lastKiB - life.firstKiB > GROWTH_KIB);
   for (const life of grown) failures.push(`${life.name} grew from ${life.firstKiB} to ${life.lastKiB} KiB in ${life.seconds} s`);
   const biggest = [...verdict.growth].sort((a, b) => b.lastKiB - b.firstKiB - (a.lastKiB - a.firstKiB))[0];
+  const longest = [...verdict.growth].sort((a, b) => b.seconds - a.seconds)[0];
+  const mib = (life: RssGrowth) => `${life.name} ${Math.round(life.firstKiB / 1024)} -> ${Math.round(life.lastKiB / 1024)} MiB over ${life.seconds} s`;
 
   const notes = ledger.phases.filter((phase) => phase.notes.length > 0).map((phase) => `  ${phase.name}: ${phase.notes.join('; ')}`);
   const summary = [
     `registrations during faults answered 201: ${faultRegistrations.created}/${faultRegistrations.sent} (${(share * 100).toFixed(0)}%)`,
     `relay leaders at once, most seen: ${verdict.mostLeaders}`,
     `refresh chains at the end: ${verdict.finalRefresh.ok} ok, ${verdict.finalRefresh.broken} broken; broken during the run: ${ledger.brokenChains.length}; ended after an unanswered refresh: ${ledger.ambiguousChains}`,
-    biggest ? `largest RSS change: ${biggest.name} ${Math.round(biggest.firstKiB / 1024)} -> ${Math.round(biggest.lastKiB / 1024)} MiB over ${biggest.seconds} s` : 'RSS: no process lived long enough to compare',
+    biggest && longest ? `RSS, largest change: ${mib(biggest)}; longest life: ${mib(longest)}` : 'RSS: no process lived long enough to compare',
   ];
   const report = [pad(rows), '', ...summary, ...(notes.length ? ['fault notes:', ...notes] : []), '', failures.length === 0 ? 'every promise kept' : `BROKEN (${failures.length}):\n  ${failures.join('\n  ')}`].join('\n');
   return { report, failures };
