@@ -10,7 +10,7 @@ import { projectRoot } from '../shared/project-root.js';
  * on private PostgreSQL, Redis and RabbitMQ instances, never the shared ones. `make
  * chaos` runs the long one.
  */
-describe('chaos: faults under traffic (short run, about 5 minutes)', function () {
+describe('chaos: faults under traffic (short run, about 4 minutes)', function () {
   this.timeout(15 * 60_000);
 
   it('keeps every promise: nothing lost, no 500 or hung request, ready within 30 s of each fault', async function () {
