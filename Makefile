@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NPM ?= npm
 COMPOSE ?= docker compose
 
-.PHONY: help run test install build migrate bench services test-tools compose-up compose-down compose-logs clean
+.PHONY: help run test install build migrate bench chaos services test-tools compose-up compose-down compose-logs clean
 
 ## help: list these targets
 help:
@@ -37,6 +37,10 @@ migrate: build
 ## bench: run every benchmark and print its figures (about 8 minutes)
 bench: install services
 	$(NPM) run bench
+
+## chaos: run the service as the Procfile does (2 per role) on private PostgreSQL, Redis and RabbitMQ, inject faults under traffic, check every promise (as root; CHAOS_DURATION_S, default 300)
+chaos: install
+	$(NPM) run chaos
 
 ## services: make sure PostgreSQL, Redis and RabbitMQ answer; start them with compose when Docker is there
 services:

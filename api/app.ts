@@ -38,7 +38,7 @@ export function createApp(services: Services, queues: () => Promise<Queues>): Ko
   // The HTML pages' forms post urlencoded bodies to their own routes, and get pages back, errors
   // included; everything else takes JSON.
   const formPaths = routes.filter((route) => route.request?.form).map((route) => route.path);
-  app.use(errorHandler(services.log, formPaths));
+  app.use(errorHandler(services.log, formPaths, services.databaseOutage));
   app.use(jsonBody({ limit: JSON_BODY_LIMIT, formPaths }));
   // Bull Board reads the bodies jsonBody parsed (its own parser skips a parsed one), under the same limits.
   app.use(queueDashboard(services, queues));

@@ -5,6 +5,7 @@ import { PasswordHasher } from './crypto/password-hasher.js';
 import { RefreshTokenSuccessor } from './crypto/refresh-token-successor.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { SigningKeyStore } from './crypto/signing-key-store.js';
+import { watchDatabaseOutage, type DatabaseOutage } from './db/database-outage.js';
 import { createPool, type Pool } from './db/pool.js';
 import { EqualTiming } from './domain/equal-timing.js';
 import { PasswordPolicy } from './domain/password-policy.js';
@@ -19,6 +20,8 @@ export interface Services {
   config: Config;
   log: Logger;
   pool: Pool;
+  /** Logs a PostgreSQL outage once at each end; requests that meet it are told (503). */
+  databaseOutage: DatabaseOutage;
   redis: Redis;
   hasher: PasswordHasher;
   passwordPolicy: PasswordPolicy;
@@ -56,7 +59,7 @@ function logRedisState(redis: Redis, log: Logger): void {
  */
 export function createServices(config: Config, log: Logger): Services & { init(): Promise<void>; close(): Promise<void> } {
   const pool = createPool(config.database);
-  pool.on('error', (error) => log.warn({ reason: error.message }, 'idle PostgreSQL client failed'));
+  const databaseOutage = watchDatabaseOutage(pool, log);
   // The API side fails fast when Redis is away instead of queueing commands. Commands sent
   // in the same tick (a refund of several limit counters) go out in one write: on this kind
   // of host each socket write costs more than the command itself.
@@ -81,6 +84,7 @@ export function createServices(config: Config, log: Logger): Services & { init()
     config,
     log,
     pool,
+    databaseOutage,
     redis,
     keys,
     secretBox,

@@ -61,8 +61,25 @@ export function createWorker(deps: WorkerDeps, queue: QueueName, processors: Pro
     deps.log.warn({ queue, job: job?.name, job_id: job?.id, attempts: job?.attemptsMade, reason: error.message }, 'job failed');
     if (job && error instanceof UnrecoverableError) void recordGivenUp(deps, job, error);
   });
-  worker.on('error', (error) => deps.log.warn({ queue, reason: error.message }, 'worker error'));
+  logConnectionErrors(worker, deps, queue);
   return worker;
+}
+
+/** Errors closer together than this belong to one outage. */
+const ERROR_QUIET_MS = 30_000;
+
+/**
+ * A worker whose Redis is away emits an error per reconnect attempt (a dozen a second
+ * at first): the first of an outage is logged, the rest only once it has been quiet for
+ * ERROR_QUIET_MS. The process's own Redis client logs the recovery.
+ */
+function logConnectionErrors(worker: Worker, deps: WorkerDeps, queue: QueueName): void {
+  let lastAt = 0;
+  worker.on('error', (error) => {
+    const now = Date.now();
+    if (now - lastAt > ERROR_QUIET_MS) deps.log.warn({ queue, reason: error.message }, 'worker error (repeats are not logged until it has been quiet for 30 s)');
+    lastAt = now;
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ const BODY_ERRORS: readonly ErrorCode[] = ['invalid_request', 'invalid_json', 'p
 /**
  * Every error code a route can answer, by status: those it declares, and those its
  * inputs, access rule and limit imply (a body can be malformed, a token missing, a limit
- * spent), plus `500 internal`, which any route may answer.
+ * spent), plus `500 internal` and `503 unavailable` (PostgreSQL away), which any route may answer.
  */
 export function routeErrorsByStatus(route: RouteDeclaration): Map<number, ErrorCode[]> {
   const implied: ErrorCode[] = [];
@@ -17,7 +17,7 @@ export function routeErrorsByStatus(route: RouteDeclaration): Map<number, ErrorC
   if (route.access !== 'public') implied.push('unauthorized');
   if (route.access.startsWith('role:')) implied.push('forbidden');
   if (route.limit) implied.push('rate_limited');
-  implied.push('internal');
+  implied.push('unavailable', 'internal');
 
   const byStatus = new Map<number, ErrorCode[]>();
   const add = (code: ErrorCode, status: number = ERROR_STATUS[code]) => {

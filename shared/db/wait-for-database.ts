@@ -24,7 +24,8 @@ export async function waitForDatabase(pool: Pool, url: string, timeoutMs: number
         throw new DatabaseUnavailableError(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${message}`);
       }
       log.warn({ attempt, retry_in_ms: delay, reason: message }, `PostgreSQL at ${redactUrl(url)} is not reachable yet; retrying`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      // Jittered, so processes started together against a database that is away do not knock in step.
+      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random() / 2)));
       delay = Math.min(delay * 2, 5_000);
     }
   }

@@ -4,12 +4,14 @@ import { JOB_QUEUE, QUEUE_NAMES, reactionJobId, type JobName, type JobPayloads, 
 export type Queues = Record<QueueName, Queue>;
 
 /**
- * Retry with exponential backoff (1 s, 2 s, 4 s ... 64 s: about 2 minutes in all); keep a
- * bounded history of completed and failed jobs for the dashboard.
+ * Retry with exponential backoff (1 s, 2 s, 4 s ... 64 s: about 2 minutes in all), each
+ * delay jittered down by up to half, so the jobs that failed together in an outage do
+ * not all come back at the same instant; keep a bounded history of completed and
+ * failed jobs for the dashboard.
  */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 8,
-  backoff: { type: 'exponential', delay: 1_000 },
+  backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
   removeOnComplete: { age: 3_600, count: 1_000 },
   removeOnFail: { count: 5_000 },
 };

@@ -1,11 +1,21 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 
 export interface ReceivedMail {
   /** Envelope recipients, as the server saw them (RCPT TO). */
   to: string[];
   parsed: ParsedMail;
+  /** Date.now() when the server had the whole message, before it answered. */
+  receivedAt: number;
+}
+
+export interface SmtpSinkOptions {
+  /**
+   * Runs once a message is received and kept, before the server answers 250: the chaos
+   * harness kills the sending worker here, between the server's accept and its commit.
+   */
+  beforeAccept?: (session: SMTPServerSession) => Promise<void> | void;
 }
 
 export interface SmtpSink {
@@ -25,7 +35,7 @@ export interface SmtpSink {
  * A real SMTP server on a free local port that parses every message it receives
  * (mailparser) and keeps it. Plain SMTP without AUTH or STARTTLS, like a mail catcher.
  */
-export async function startSmtpSink(): Promise<SmtpSink> {
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const mails: ReceivedMail[] = [];
   const refusals = new Map<string, number>();
   const server = new SMTPServer({
@@ -40,8 +50,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     onData(stream, session, callback) {
       const to = session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase());
       simpleParser(stream)
-        .then((parsed) => {
-          mails.push({ to, parsed });
+        .then(async (parsed) => {
+          mails.push({ to, parsed, receivedAt: Date.now() });
+          await options.beforeAccept?.(session);
           callback();
         })
         .catch((error: Error) => callback(error));
