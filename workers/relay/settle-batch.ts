@@ -1,5 +1,6 @@
 import type { Pool } from '../../shared/db/pool.js';
-import { markOutboxPublished, recordOutboxFailures, type OutboxFailureState } from '../../shared/db/queries/outbox.js';
+import { markOutboxPublished, recordOutboxFailures, type MarkAuditRow, type OutboxFailureState } from '../../shared/db/queries/outbox.js';
+import { auditEntry } from '../audit/audit-entry.js';
 import type { Reaction } from '../../shared/db/queries/reactions.js';
 import type { DomainEvent } from '../../shared/events/event-schemas.js';
 import { REACTION_JOBS, type JobName } from '../../shared/queues/jobs.js';
@@ -12,19 +13,28 @@ export interface SettledBatch {
   failed: OutboxFailureState[];
 }
 
+/** The event's audit row (auditEntry), its client address left to the mark to read from the attempt a login event names. */
+function markAuditRow(event: DomainEvent): MarkAuditRow {
+  const { ip: _ip, ...entry } = auditEntry(event, null);
+  const attemptId = event.type === 'LoginSucceeded' || event.type === 'LoginFailed' ? event.data.attempt_id : null;
+  return { ...entry, attemptId };
+}
+
 /**
  * The relay's second step: marks only the confirmed rows published and records, with
- * them, the reactions each event owes (reactionsFor its type, the event as payload), in
- * one statement; then counts the failures, if any, in another. Each commits on its own:
- * they concern different rows.
+ * them, the reactions each event owes (reactionsFor its type, the event as payload),
+ * writing their audit rows at once (AUDITED_AT_MARK), in one statement; then counts the
+ * failures, if any, in another. Each commits on its own: they concern different rows.
+ * The reactions returned are those still to be enqueued.
  */
 export async function settleBatch(pool: Pool, outcome: PublishOutcome, maxAttempts: number): Promise<SettledBatch> {
   const { confirmed, failures } = outcome;
   if (confirmed.length === 0 && failures.length === 0) return { reactions: [], failed: [] };
-  const recorded = await markOutboxPublished(pool, confirmed.map((row) => row.id), REACTION_JOBS);
-  const failed = await recordOutboxFailures(pool, failures, maxAttempts);
   const events = new Map<string, DomainEvent>();
   for (const row of confirmed) events.set(row.event_id, JSON.parse(row.body) as DomainEvent);
+  const audit = [...events.values()].map(markAuditRow);
+  const recorded = await markOutboxPublished(pool, confirmed.map((row) => row.id), REACTION_JOBS, audit);
+  const failed = await recordOutboxFailures(pool, failures, maxAttempts);
   const reactions = recorded.map(({ event_id, job_name }) => ({ event_id, job_name: job_name as JobName, payload: events.get(event_id)! }));
   return { reactions, failed };
 }

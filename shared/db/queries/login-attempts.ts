@@ -36,6 +36,8 @@ export interface LoginAttemptFeatureRow {
   ip_failures: number;
   guard_window_failures: number;
   seconds_since_last_success: number | null;
+  /** The account's guard has lapsed and its release is not announced yet. */
+  guard_lapsed: boolean;
 }
 
 /**
@@ -71,7 +73,9 @@ export async function findLoginAttemptFeatures(
             (SELECT count(*)::int FROM login_attempts f
               WHERE f.user_id = a.user_id AND NOT f.success AND f.id <= a.id
                 AND f.created_at > a.created_at - make_interval(secs => $3)) AS guard_window_failures,
-            extract(epoch FROM a.created_at - last_success.created_at)::float8 AS seconds_since_last_success
+            extract(epoch FROM a.created_at - last_success.created_at)::float8 AS seconds_since_last_success,
+            EXISTS (SELECT 1 FROM account_guards g
+                     WHERE g.user_id = a.user_id AND g.guarded_until <= now() AND g.released_at IS NULL) AS guard_lapsed
        FROM a LEFT JOIN LATERAL (
               SELECT p.created_at FROM login_attempts p
                WHERE p.user_id = a.user_id AND p.success AND p.id < a.id

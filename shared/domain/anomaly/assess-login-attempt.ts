@@ -28,7 +28,9 @@ export async function assessLoginAttempt(
   const attempt = await loadLoginFeatures(tx, settings, event.data.attempt_id);
   if (!attempt) return undefined;
 
-  await releaseLapsedGuard(tx, attempt.userId);
+  // Read with the features, so the common case costs no statement; a guard lapsing just
+  // after that read is announced by the next attempt or the maintenance sweep.
+  if (attempt.guardLapsed) await releaseLapsedGuard(tx, attempt.userId);
   const risk = scoreLoginAttempt(attempt.features, { dormantDays: settings.dormantDays });
   await updateLoginAttemptScore(tx, attempt.id, risk.score, risk.reasons);
 
