@@ -127,9 +127,17 @@ function backendDatabase(pid: number): string | undefined {
 }
 
 /**
+ * PostgreSQL's own processes (WAL writer, checkpointer, background writer, autovacuum
+ * launcher) when the account names a database: they work for every database of the
+ * shared server, so they are shown apart from the backends of the one under test.
+ */
+export const PG_SHARED = 'postgresql shared';
+
+/**
  * Who a process counts as: a named process under test, a service (its listener or a
- * descendant of it), the generator, or other. A PostgreSQL backend of another database
- * than `database` (when given) is another user's work on the shared server: other.
+ * descendant of it), the generator, or other. When `database` is given, a PostgreSQL
+ * backend of another database is another user's work on the shared server (other), and
+ * the server's own processes are PG_SHARED.
  */
 function userOf(pid: number, all: Map<number, ProcessTicks>, named: Map<number, string>, database: string | undefined): string {
   const name = named.get(pid);
@@ -140,7 +148,8 @@ function userOf(pid: number, all: Map<number, ProcessTicks>, named: Map<number, 
     const service = roots.get(at);
     if (service === 'postgresql' && database !== undefined && at !== pid) {
       const served = backendDatabase(pid);
-      if (served !== undefined && served !== database) return 'other';
+      if (served === undefined) return PG_SHARED;
+      if (served !== database) return 'other';
     }
     if (service) return service;
   }
@@ -181,7 +190,7 @@ export async function withCpuAccount<T>(
 
   const count = Math.max(1, operations(result));
   const used: Record<string, number> = Object.fromEntries(
-    [...Object.keys(processes), ...Object.keys(SERVICE_PORTS), 'generator', 'other'].map((user) => [user, 0]),
+    [...Object.keys(processes), ...Object.keys(SERVICE_PORTS), ...(database ? [PG_SHARED] : []), 'generator', 'other'].map((user) => [user, 0]),
   );
   let attributed = 0;
   for (const [pid, now] of after) {
