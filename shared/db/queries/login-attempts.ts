@@ -94,6 +94,25 @@ export async function updateLoginAttemptScore(db: Queryable, id: string, score: 
   ]);
 }
 
+/**
+ * Stores an attempt's risk score and, in the same statement, records the event's
+ * score-login reaction completed; stores nothing unless the reaction was still pending
+ * (a duplicate delivery waits on the row lock, then finds it completed). Returns
+ * whether it stored.
+ */
+export async function storeLoginAttemptScoreCompletingReaction(db: Queryable, id: string, score: number, reasons: unknown[], eventId: string): Promise<boolean> {
+  const { rowCount } = await db.query({
+    name: 'store-login-attempt-score-completing-reaction',
+    text: `WITH completed AS (
+       UPDATE reactions SET completed_at = now()
+        WHERE event_id = $4 AND job_name = 'score-login' AND completed_at IS NULL RETURNING 1)
+     UPDATE login_attempts SET risk_score = $2, risk_reasons = $3, scored_at = now()
+      WHERE id = $1 AND EXISTS (SELECT FROM completed)`,
+    values: [id, score, JSON.stringify(reasons), eventId],
+  });
+  return rowCount === 1;
+}
+
 /** Whether the account with this email ever signed in successfully from this IP's prefix. */
 export async function hasEmailSignedInFromIpPrefix(db: Queryable, email: string, ip: string | undefined): Promise<boolean> {
   const { rows } = await db.query<{ known: boolean }>(
