@@ -40,9 +40,17 @@ export function scoreLoginProcessor(deps: Pick<WorkerDeps, 'pool' | 'config' | '
   };
 }
 
+/**
+ * Jobs one anomaly worker runs at once. A plain sign-in's scoring is two short statements,
+ * so one at a time keeps up with hundreds of sign-ins a second; each further slot cost an
+ * empty moveToActive round trip per job at a steady trickle (BullMQ fetches for every free
+ * slot). More throughput: more worker processes.
+ */
+const ANOMALY_CONCURRENCY = 1;
+
 /** The anomaly role: one BullMQ worker on the `anomaly` queue. */
 export async function startAnomalyWorker(deps: WorkerDeps): Promise<Component> {
-  const worker = createWorker(deps, 'anomaly', { 'score-login': scoreLoginProcessor(deps) });
+  const worker = createWorker(deps, 'anomaly', { 'score-login': scoreLoginProcessor(deps) }, ANOMALY_CONCURRENCY);
   return {
     name: 'anomaly',
     async stop() {
