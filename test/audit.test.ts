@@ -181,6 +181,20 @@ describe('audit', () => {
       }
     });
 
+    it('leaves the audit row of an event its job would refuse to that job, and marks the rest of the batch', async () => {
+      const userId = crypto.randomUUID();
+      const good = createEvent('ProfileUpdated', userId, { fields: 'display_name' });
+      const bad = createEvent('ProfileUpdated', userId, { fields: 'display_name' });
+      for (const event of [good, bad]) await insertOutboxEvent(pool(), event);
+      // Written some other way (an older release, a hand-made row): data the schema refuses.
+      await pool().query(`UPDATE outbox SET payload = jsonb_set(payload, '{data,fields}', '42') WHERE event_id = $1`, [bad.event_id]);
+      const settled = await settleBatch(pool(), { confirmed: await claimedRowsOf(userId), failures: [] }, 5);
+      expect(settled.reactions.map((reaction) => [reaction.event_id, reaction.job_name])).to.deep.equal([[bad.event_id, 'write-audit-log']]);
+      expect((await auditRowsOf(userId)).map((row) => row.event_id)).to.deep.equal([good.event_id]);
+      const { rows } = await pool().query('SELECT event_id FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL', [userId]);
+      expect(rows).to.have.length(2);
+    });
+
     it('writes one row per event when the event is published twice, and none when its reactions were recorded before the mark', async () => {
       const userId = crypto.randomUUID();
       const twice = createEvent('PasswordChanged', userId, { reason: 'change', sessions_revoked: 0 });

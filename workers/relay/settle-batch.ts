@@ -3,7 +3,7 @@ import { markOutboxPublished, recordOutboxFailures, type MarkAuditRow, type Outb
 import { auditEntry } from '../audit/audit-entry.js';
 import type { Reaction } from '../../shared/db/queries/reactions.js';
 import type { DomainEvent } from '../../shared/events/event-schemas.js';
-import { REACTION_JOBS, type JobName } from '../../shared/queues/jobs.js';
+import { AUDITED_AT_MARK, JOB_PAYLOAD_SCHEMAS, REACTION_JOBS, type JobName } from '../../shared/queues/jobs.js';
 import type { PublishOutcome } from './publish-batch.js';
 
 export interface SettledBatch {
@@ -13,11 +13,19 @@ export interface SettledBatch {
   failed: OutboxFailureState[];
 }
 
-/** The event's audit row (auditEntry), its client address left to the mark to read from the attempt a login event names. */
-function markAuditRow(event: DomainEvent): MarkAuditRow {
-  const { ip: _ip, ...entry } = auditEntry(event, null);
+/**
+ * The event's audit row (auditEntry) from the stored event read as the audit job reads it,
+ * its client address left to the mark to read from the attempt a login event names.
+ * Undefined for a payload the job's schema refuses: its reaction then goes to its job,
+ * which gives it up visibly, rather than failing the whole batch's mark.
+ */
+function markAuditRow(stored: unknown): MarkAuditRow | undefined {
+  const parsed = JOB_PAYLOAD_SCHEMAS[AUDITED_AT_MARK].safeParse(stored);
+  if (!parsed.success) return undefined;
+  const event = parsed.data;
+  const { eventId, userId, actorId, action, metadata, createdAt } = auditEntry(event, null);
   const attemptId = event.type === 'LoginSucceeded' || event.type === 'LoginFailed' ? event.data.attempt_id : null;
-  return { ...entry, attemptId };
+  return { eventId, userId, actorId, action, metadata, createdAt, attemptId };
 }
 
 /**
@@ -32,7 +40,7 @@ export async function settleBatch(pool: Pool, outcome: PublishOutcome, maxAttemp
   if (confirmed.length === 0 && failures.length === 0) return { reactions: [], failed: [] };
   const events = new Map<string, DomainEvent>();
   for (const row of confirmed) events.set(row.event_id, JSON.parse(row.body) as DomainEvent);
-  const audit = [...events.values()].map(markAuditRow);
+  const audit = [...events.values()].flatMap((event) => markAuditRow(event) ?? []);
   const recorded = await markOutboxPublished(pool, confirmed.map((row) => row.id), REACTION_JOBS, audit);
   const failed = await recordOutboxFailures(pool, failures, maxAttempts);
   const reactions = recorded.map(({ event_id, job_name }) => ({ event_id, job_name: job_name as JobName, payload: events.get(event_id)! }));
