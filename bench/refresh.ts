@@ -141,7 +141,7 @@ export function formatRefresh(result: RefreshBench): string {
   const { rounds } = result;
   const list = (value: (r: RefreshRound) => number, digits = 0) => rounds.map((r) => value(r).toFixed(digits)).join(', ');
   const middle = medianRound(rounds, (r) => r.api_per_second / r.raw_per_second);
-  const apiShare = middle.api_cpu.ms_per_operation;
+  const apiShare = middle.api_cpu.ms_per_operation as Record<'machine' | 'api', number>;
   const ceiling = middle.raw_machine_ms / (apiShare.machine - apiShare.api);
   return (
     `POST /token/refresh ÷ raw refresh statement + ES256 (web): ${result.ratio.toFixed(2)}, target ${result.target}: ${result.pass ? 'PASS' : 'MISS'}; ` +
@@ -202,12 +202,12 @@ export async function runRefreshBench({ progress = console.log, defer = () => un
       const raw = await runJson<{ per_second: number; machine_busy_cores: number; tokens: string[] }>('bench/baselines/refresh-transaction.js', [String(SECONDS), ...rawTokens], env);
       rawTokens = raw.tokens;
       const { result: bareLoad, cpu: bareCpu } = await withCpuAccount(
-        bare.pid,
+        { 'bare node:http': bare.pid },
         () => refreshLoad(bare.url, bareTokens, SECONDS),
         (result) => result.ok_per_second * SECONDS,
       );
       const { result: api, cpu } = await withCpuAccount(
-        server.pid,
+        { api: server.pid },
         () => withCpu(server.pid, () => refreshLoad(server.url, apiTokens, SECONDS)),
         (result) => result.ok_per_second * SECONDS,
       );

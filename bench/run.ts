@@ -6,8 +6,13 @@
  * a RabbitMQ vhost and a Redis prefix for the workers and, for each API process, a fresh
  * throwaway database with a few registered users (so the all-in-one process does not start
  * on the web role's backlog of unpublished events); then it measures each side as its own
- * plain `node` process: the web role (api/main.js), then the all-in-one process
- * (bin/start.js). The throughput ratios alternate baseline and API in 3 short rounds,
+ * plain `node` process: the web role (api/main.js) alone, the full deployment (the web role
+ * and one worker process running every role, workers/main.js with WORKER_QUEUES naming
+ * them all: the Procfile's roles on one machine), then the all-in-one process
+ * (bin/start.js). Where workers run, figure 1's CPU account runs on past each load until
+ * they have caught up (no outbox row unpublished, no reaction incomplete), so their work
+ * for the load's logins is counted per login; the summary's "asynchronous half per login"
+ * is the full deployment's CPU per login minus the web role's, per process. The throughput ratios alternate baseline and API in 3 short rounds,
  * seconds apart, and take the median of the rounds' ratios, because the machine's speed
  * drifts by 10-20 % within a minute. Everything the run created is removed at the end,
  * also on failure or Ctrl-C. About 4 minutes (figures 1-5).
@@ -66,7 +71,9 @@ import { startBareKoa } from './lib/baselines.js';
 import { measureApi, type ApiMeasurements, type BenchUser } from './lib/measure-api.js';
 import { formatMe, measureMe, type MeMeasurement } from './me.js';
 import { build, freePort, startServer, RESULTS } from './lib/processes.js';
-import { figures, formatCpuNotes, formatTable } from './lib/report.js';
+import { figures, formatAsyncHalf, formatCpuNotes, formatTable } from './lib/report.js';
+import { watchBacklog } from './lib/backlog.js';
+import { WORKER_ROLES } from '../shared/config/config.js';
 import { formatRefresh, runRefreshBench } from './refresh.js';
 import { BENCH_PARTS, DEFAULT_BENCH_PARTS, selectBenchParts, type BenchPart } from './lib/bench-parts.js';
 import { formatMail, runMailBench } from './mail.js';
@@ -117,7 +124,10 @@ interface Report {
   summaries: string[];
 }
 
-/** Figures 1-5 and GET /me: the web role, then the all-in-one process, each on a fresh database. */
+/**
+ * Figures 1-5 and GET /me: the web role alone, the full deployment (the web role and one
+ * worker process running every role), then the all-in-one process, each on a fresh database.
+ */
 async function measureApiPart(report: Report): Promise<void> {
   const vhost = await createVhost('us_bench');
   cleanups.push(() => vhost.remove());
@@ -159,39 +169,64 @@ async function measureApiPart(report: Report): Promise<void> {
     };
   };
   let me: MeMeasurement | undefined;
-  /** Measures one API process (against the bare Koa baseline) on a fresh database with registered users; stops it and drops the database, also on failure. */
-  async function measureProcess(name: string, script: string): Promise<ApiMeasurements> {
+  /**
+   * Measures one deployment (against the bare Koa baseline) on a fresh database with
+   * registered users: the HTTP process `script` and, when given, a worker process
+   * running every role (WORKER_QUEUES=all roles, as the Procfile's roles on one machine);
+   * stops them and drops the database, also on failure.
+   */
+  async function measureDeployment(name: string, script: string, worker?: { name: string; script: string }): Promise<ApiMeasurements> {
     const database = await createMigratedDatabase();
     cleanups.push(() => dropDatabase(database));
-    progress(`${name}: starting node ${script} on throwaway database ${database}`);
-    const server = await startServer(name, script, await apiEnv(database), workDir);
+    const env = await apiEnv(database);
+    const httpName = worker ? 'web' : name;
+    progress(`${name}: starting node ${script}${worker ? ` and node ${worker.script}` : ''} on throwaway database ${database}`);
+    const slug = name.replace(/\s+/g, '-');
+    const server = await startServer(worker ? `${slug}-web` : slug, script, env, workDir);
     cleanups.push(() => server.stop());
+    const metricsPort = String(await freePort());
+    const workerProcess = worker
+      ? await startServer(`${slug}-${worker.name}`, worker.script, { ...env, PORT: String(await freePort()), METRICS_PORT: metricsPort, WORKER_QUEUES: WORKER_ROLES.join(',') }, workDir, {
+          readyPort: metricsPort,
+          readyPath: '/metrics',
+        })
+      : undefined;
+    if (workerProcess) cleanups.push(() => workerProcess.stop());
+    // Processes that run the workers (a worker process, the all-in-one) are measured until they caught up.
+    const backlog = script === 'bin/start.js' || workerProcess ? await watchBacklog(databaseUrlFor(database)) : undefined;
     try {
       progress(`${name}: registering ${SETTINGS.users} users`);
       const users = await register(server.url, SETTINGS.users);
-      const measured = await measureApi(server, bare, bareWithHeaders, users, SHARED_ENV, progress);
+      const processes: Record<string, number> = { [httpName]: server.pid };
+      if (workerProcess && worker) processes[worker.name] = workerProcess.pid;
+      const measured = await measureApi({ ...server, name }, bare, bareWithHeaders, users, SHARED_ENV, progress, { processes, settle: backlog?.drained, database });
       // Authenticated GET /me ÷ bare Koa (bench/me.ts): on the web role only.
       if (name === 'web') me = await measureMe(server, bare, users[0]!, progress);
       return measured;
     } finally {
+      await backlog?.close();
+      await workerProcess?.stop();
       await server.stop();
       await dropDatabase(database);
     }
   }
 
-  const web = await measureProcess('web', 'api/main.js');
-  const allInOne = await measureProcess('all-in-one', 'bin/start.js');
+  const web = await measureDeployment('web', 'api/main.js');
+  const full = await measureDeployment('full deployment', 'api/main.js', { name: 'worker', script: 'workers/main.js' });
+  const allInOne = await measureDeployment('all-in-one', 'bin/start.js');
   await Promise.all([bare.stop(), bareWithHeaders.stop()]);
 
   const shapes = [
     { name: 'web', api: web },
+    { name: 'full deployment', api: full },
     { name: 'all-in-one', api: allInOne },
   ];
   const table = figures(shapes);
   report.json.figures = table;
-  report.json.measurements = { web, 'all-in-one': allInOne, me_web: me };
+  report.json.measurements = { web, 'full deployment': full, 'all-in-one': allInOne, me_web: me };
   report.summaries.push(formatTable(table, shapes.map((shape) => shape.name)));
   report.summaries.push(formatCpuNotes(shapes));
+  report.summaries.push(formatAsyncHalf(shapes, 'web', 'full deployment'));
   if (me) report.summaries.push(formatMe('web', me));
 }
 

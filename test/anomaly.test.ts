@@ -8,10 +8,10 @@ import { newSignInMail } from '../shared/mail/templates/new-sign-in.js';
 import type { DomainEvent } from '../shared/events/event-schemas.js';
 import type { EventType } from '../shared/events/event-types.js';
 import type { Component } from '../shared/process/boot.js';
-import { reactionsFor, type JobName } from '../shared/queues/jobs.js';
+import { reactionsFor, type JobName, type JobPayloads } from '../shared/queues/jobs.js';
 import { createQueueSet, type QueueSet } from '../shared/queues/queue-set.js';
 import { enqueueReaction, type Queues } from '../shared/queues/queues.js';
-import { startAnomalyWorker } from '../workers/anomaly/start-anomaly-worker.js';
+import { scoreLoginProcessor, startAnomalyWorker } from '../workers/anomaly/start-anomaly-worker.js';
 import { startEmailWorker } from '../workers/email/start-email-worker.js';
 import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { expectFailure, sql } from './support/expectations.js';
@@ -148,6 +148,33 @@ describe('login anomaly scoring', function () {
       expect(text).not.to.include('evil.example');
       expect(linksIn(String(mail!.parsed.html))).to.have.length(2); // the button and the printed link, both the same
       notMeToken = await tokenFromMail(mail!, app.services.config.publicUrl, '/security/not-me');
+    });
+
+    it('scores a plain sign-in once however often its job runs, and one whose reaction row is missing (a replay) as well', async () => {
+      const user = await register();
+      expect((await login(user, '198.51.100.20', OWNER_UA)).status).to.equal(200);
+      expect((await login(user, '198.51.100.20', OWNER_UA)).status).to.equal(200);
+      const [first, second] = (await outboxEventsOf(user.userId)).filter((event) => event.type === 'LoginSucceeded') as Array<JobPayloads['score-login']>;
+      const score = scoreLoginProcessor({ ...app.services, queueSet });
+      await insertReactions(app.services.pool, [{ event_id: first!.event_id, job_name: 'score-login', payload: first! }]);
+      const runs = await Promise.all([score(first!), score(first!)]);
+      expect(runs.filter((run) => 'score' in run)).to.have.length(1);
+      expect(runs.filter((run) => 'skipped' in run)).to.deep.equal([{ skipped: 'already-done' }]);
+      expect(await score(first!)).to.deep.equal({ skipped: 'already-done' });
+      // No reactions row for the second: the job came from a replay; it is recorded and scored.
+      expect(await score(second!)).to.have.property('score').that.is.a('number');
+      const rows = await sql<{ event_id: string; completed: boolean }>(
+        'SELECT event_id, completed_at IS NOT NULL AS completed FROM reactions WHERE event_id = ANY($1::uuid[]) AND job_name = $2 ORDER BY created_at',
+        [[first!.event_id, second!.event_id], 'score-login'],
+      );
+      expect(rows).to.deep.equal([
+        { event_id: first!.event_id, completed: true },
+        { event_id: second!.event_id, completed: true },
+      ]);
+      const scored = await sql<{ scored: boolean }>('SELECT scored_at IS NOT NULL AS scored FROM login_attempts WHERE id = ANY($1::bigint[])', [
+        [first!.data.attempt_id, second!.data.attempt_id],
+      ]);
+      expect(scored).to.deep.equal([{ scored: true }, { scored: true }]);
     });
 
     it('GET /security/not-me answers a confirming page and consumes nothing', async () => {

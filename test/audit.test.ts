@@ -3,17 +3,20 @@ import { UnrecoverableError } from 'bullmq';
 import { expect } from 'chai';
 import { withTransaction } from '../shared/db/pool.js';
 import { deleteAuditLogsOlderThan } from '../shared/db/queries/audit-logs.js';
+import { insertOutboxEvent, type ClaimedOutboxRow } from '../shared/db/queries/outbox.js';
 import { insertReactions } from '../shared/db/queries/reactions.js';
 import { createEvent, InvalidEventError } from '../shared/events/create-event.js';
 import type { DomainEvent } from '../shared/events/event-schemas.js';
 import { EVENT_TYPES } from '../shared/events/event-types.js';
 import type { Component } from '../shared/process/boot.js';
 import { createQueueSet, type QueueSet } from '../shared/queues/queue-set.js';
+import { performReaction } from '../shared/queues/perform-reaction.js';
 import { enqueueReaction, type Queues } from '../shared/queues/queues.js';
 import { AUDIT_ACTIONS } from '../workers/audit/audit-actions.js';
 import { startAuditWorker } from '../workers/audit/start-audit-worker.js';
 import { writeAuditLog } from '../workers/audit/write-audit-log.js';
 import { parseJobPayload } from '../workers/create-worker.js';
+import { settleBatch } from '../workers/relay/settle-batch.js';
 import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { testApp } from './support/hooks.js';
 import { registerUser, request } from './support/http.js';
@@ -125,6 +128,98 @@ describe('audit', () => {
     });
   });
 
+  describe('audit rows written by the relay when it marks an event published', () => {
+    /** The user's outbox rows as the relay's claim reads them. */
+    async function claimedRowsOf(userId: string): Promise<ClaimedOutboxRow[]> {
+      const { rows } = await pool().query<ClaimedOutboxRow>(
+        'SELECT id, event_id, topic, type, payload::text AS body, created_at FROM outbox WHERE aggregate_id = $1 ORDER BY id',
+        [userId],
+      );
+      return rows;
+    }
+
+    async function reactionsOf(eventIds: string[]) {
+      const { rows } = await pool().query<{ event_id: string; job_name: string; enqueued_at: Date | null; completed_at: Date | null }>(
+        'SELECT event_id, job_name, enqueued_at, completed_at FROM reactions WHERE event_id = ANY($1::uuid[]) ORDER BY event_id, job_name',
+        [eventIds],
+      );
+      return rows;
+    }
+
+    it('writes the same rows the audit worker writes, completes their reactions, and leaves only the others to be enqueued', async () => {
+      const user = await registerUser();
+      expect((await request('POST', '/login', { json: { email: user.email, password: user.password } })).status).to.equal(200);
+      expect((await request('POST', '/login', { json: { email: user.email, password: `${user.password}-wrong` } })).status).to.equal(401);
+      const claimed = await claimedRowsOf(user.userId);
+      expect(claimed.map((row) => row.type)).to.have.members(['UserRegistered', 'LoginSucceeded', 'LoginFailed']);
+
+      const settled = await settleBatch(pool(), { confirmed: claimed, failures: [] }, 5);
+      // The audit reactions are done; the mail and the scoring are left to their queues.
+      expect(settled.reactions.map((reaction) => reaction.job_name).sort()).to.deep.equal(['score-login', 'score-login', 'send-verification-mail']);
+      const reactions = await reactionsOf(claimed.map((row) => row.event_id));
+      const audit = reactions.filter((reaction) => reaction.job_name === 'write-audit-log');
+      expect(audit).to.have.length(3);
+      for (const reaction of audit) {
+        expect(reaction.completed_at).to.be.instanceOf(Date);
+        expect(reaction.enqueued_at).to.equal(null);
+      }
+      for (const reaction of reactions.filter((r) => r.job_name !== 'write-audit-log')) expect(reaction.completed_at).to.equal(null);
+
+      const rows = await auditRowsOf(user.userId);
+      expect(rows).to.have.length(3);
+      // What the worker would have written for the same events, row for row.
+      const events = claimed.map((row) => JSON.parse(row.body) as DomainEvent);
+      const byWorker = crypto.randomUUID();
+      for (const event of events) await writeAuditLog(pool(), { ...event, event_id: crypto.randomUUID(), user_id: byWorker });
+      const workerRows = await auditRowsOf(byWorker);
+      const shape = (row: AuditRow) => ({ action: row.action, actor: row.actor_id === null ? null : 'user', ip: row.ip, metadata: row.metadata });
+      expect(rows.map(shape)).to.have.deep.members(workerRows.map(shape));
+      expect(rows.find((row) => row.action === 'user.login')!.ip).to.equal('127.0.0.1');
+      for (const event of events) {
+        const row = rows.find((candidate) => candidate.event_id === event.event_id)!;
+        expect(row.created_at.toISOString()).to.equal(new Date(event.occurred_at).toISOString());
+      }
+    });
+
+    it('leaves the audit row of an event its job would refuse to that job, and marks the rest of the batch', async () => {
+      const userId = crypto.randomUUID();
+      const good = createEvent('ProfileUpdated', userId, { fields: 'display_name' });
+      const bad = createEvent('ProfileUpdated', userId, { fields: 'display_name' });
+      for (const event of [good, bad]) await insertOutboxEvent(pool(), event);
+      // Written some other way (an older release, a hand-made row): data the schema refuses.
+      await pool().query(`UPDATE outbox SET payload = jsonb_set(payload, '{data,fields}', '42') WHERE event_id = $1`, [bad.event_id]);
+      const settled = await settleBatch(pool(), { confirmed: await claimedRowsOf(userId), failures: [] }, 5);
+      expect(settled.reactions.map((reaction) => [reaction.event_id, reaction.job_name])).to.deep.equal([[bad.event_id, 'write-audit-log']]);
+      expect((await auditRowsOf(userId)).map((row) => row.event_id)).to.deep.equal([good.event_id]);
+      const { rows } = await pool().query('SELECT event_id FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL', [userId]);
+      expect(rows).to.have.length(2);
+    });
+
+    it('writes one row per event when the event is published twice, and none when its reactions were recorded before the mark', async () => {
+      const userId = crypto.randomUUID();
+      const twice = createEvent('PasswordChanged', userId, { reason: 'change', sessions_revoked: 0 });
+      const swept = createEvent('ProfileUpdated', userId, { fields: 'display_name' });
+      for (const event of [twice, swept]) await insertOutboxEvent(pool(), event);
+      // The sweeper recorded swept's reactions while the broker was away: its audit job is queued, so the mark must not write its row.
+      await insertReactions(pool(), [{ event_id: swept.event_id, job_name: 'write-audit-log', payload: swept }]);
+      await pool().query('UPDATE outbox SET reactions_at = now() WHERE event_id = $1', [swept.event_id]);
+      const claimed = await claimedRowsOf(userId);
+
+      const first = await settleBatch(pool(), { confirmed: claimed, failures: [] }, 5);
+      expect(first.reactions.map((reaction) => reaction.job_name)).to.deep.equal(['send-password-changed-mail']);
+      // Published again (a lost commit, a replay): the mark finds the row published and adds nothing.
+      await pool().query('UPDATE outbox SET published_at = NULL WHERE event_id = $1', [twice.event_id]);
+      const second = await settleBatch(pool(), { confirmed: claimed, failures: [] }, 5);
+      expect(second.reactions).to.deep.equal([]);
+      expect((await auditRowsOf(userId)).map((row) => row.event_id)).to.deep.equal([twice.event_id]);
+
+      // The swept event's row comes from its job, once.
+      expect(await writeAuditLog(pool(), swept)).to.equal('done');
+      expect(await writeAuditLog(pool(), swept)).to.equal('already-done');
+      expect((await auditRowsOf(userId)).map((row) => row.event_id).sort()).to.deep.equal([twice.event_id, swept.event_id].sort());
+    });
+  });
+
   describe('write-audit-log processor', () => {
     it('processes the same event twice into one row, even after its reaction row is gone', async () => {
       const userId = crypto.randomUUID();
@@ -137,6 +232,20 @@ describe('audit', () => {
       const rows = await auditRowsOf(userId);
       expect(rows).to.have.length(1);
       expect(rows[0]).to.include({ action: 'user.password_changed', actor_id: userId, event_id: event.event_id });
+    });
+
+    it('acts once when two deliveries of one reaction run at once, and again after a failed attempt rolled back its claim', async () => {
+      const event = createEvent('PasswordChanged', crypto.randomUUID(), { reason: 'change', sessions_revoked: 0 });
+      let acted = 0;
+      const act = async () => {
+        acted++;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      };
+      const failed = await performReaction(pool(), 'write-audit-log', event, () => Promise.reject(new Error('SMTP away'))).catch((error: Error) => error.message);
+      expect(failed).to.equal('SMTP away');
+      const outcomes = await Promise.all([performReaction(pool(), 'write-audit-log', event, act), performReaction(pool(), 'write-audit-log', event, act)]);
+      expect(outcomes.sort()).to.deep.equal(['already-done', 'done']);
+      expect(acted).to.equal(1);
     });
 
     it('never keeps an email address, a token or a secret: refused at creation, dropped when read', async () => {

@@ -131,22 +131,29 @@ describe('outbox relay (in-process)', function () {
       for (const secret of [password, email, email.split('@')[0]!, hashes[0]!.password_hash, '$argon2']) expect(text).not.to.include(secret);
       expect(text).not.to.match(/password|hash|token|secret|@/i);
 
-      // Marked published only after the confirm; its reactions recorded and enqueued.
+      // Marked published only after the confirm; its reactions recorded: the mail's enqueued,
+      // the audit row written by the mark itself, its reaction completed without a job.
       const state = await waitFor('published_at', async () => ((await outboxRow(eventId)).published_at ? outboxRow(eventId) : undefined));
       expect(state.attempts).to.equal(0);
-      const reactions = await waitFor('enqueued reactions', async () => {
-        const { rows: found } = await pool().query<{ job_name: string }>(
-          'SELECT job_name FROM reactions WHERE event_id = $1 AND enqueued_at IS NOT NULL ORDER BY job_name',
+      const reactions = await waitFor('the mail reaction enqueued', async () => {
+        const { rows: found } = await pool().query<{ job_name: string; enqueued: boolean; completed: boolean }>(
+          'SELECT job_name, enqueued_at IS NOT NULL AS enqueued, completed_at IS NOT NULL AS completed FROM reactions WHERE event_id = $1 ORDER BY job_name',
           [eventId],
         );
-        return found.length === 2 ? found.map((r) => r.job_name) : undefined;
+        return found[0]?.enqueued ? found : undefined;
       });
-      expect(reactions).to.deep.equal(['send-verification-mail', 'write-audit-log']);
+      expect(reactions).to.deep.equal([
+        { job_name: 'send-verification-mail', enqueued: true, completed: false },
+        { job_name: 'write-audit-log', enqueued: false, completed: true },
+      ]);
+      const { rows: audit } = await pool().query('SELECT action FROM audit_logs WHERE event_id = $1', [eventId]);
+      expect(audit).to.deep.equal([{ action: 'user.register' }]);
       const redis = new Redis(testApp().services.config.redisUrl, { maxRetriesPerRequest: null });
       const queues: Queues = createQueues(redis, prefix);
       try {
         const job = await queues.email.getJob(reactionJobId(eventId, 'send-verification-mail'));
         expect(job?.data).to.deep.equal(body);
+        expect(await queues.audit.getJob(reactionJobId(eventId, 'write-audit-log'))).to.equal(undefined);
       } finally {
         await closeQueues(queues);
         redis.disconnect();
@@ -181,13 +188,14 @@ describe('outbox relay (in-process)', function () {
       await insertEvent(event);
       await waitFor('the message', () => consumer.messages.find((m) => m.properties.messageId === event.event_id), 10_000);
       await waitFor('published_at', async () => (await outboxRow(event.event_id)).published_at ?? undefined);
-      const { rows } = await pool().query<{ job_name: string; enqueued_at: Date | null }>(
-        'SELECT job_name, enqueued_at FROM reactions WHERE event_id = $1 ORDER BY job_name',
+      const { rows } = await pool().query<{ job_name: string; enqueued_at: Date | null; completed: boolean }>(
+        'SELECT job_name, enqueued_at, completed_at IS NOT NULL AS completed FROM reactions WHERE event_id = $1 ORDER BY job_name',
         [event.event_id],
       );
+      // The audit row needs no Redis: the mark wrote it.
       expect(rows).to.deep.equal([
-        { job_name: 'send-password-changed-mail', enqueued_at: null },
-        { job_name: 'write-audit-log', enqueued_at: null },
+        { job_name: 'send-password-changed-mail', enqueued_at: null, completed: false },
+        { job_name: 'write-audit-log', enqueued_at: null, completed: true },
       ]);
     } finally {
       await consumer.close();

@@ -1,5 +1,5 @@
 import { rawArgon2, healthLoad, type Argon2Baseline } from './baselines.js';
-import { withCpuAccount, type CpuAccount } from './cpu-account.js';
+import { formatCpuAccount, withCpuAccount, type CpuAccount } from './cpu-account.js';
 import { closedLoop, fixedRate, type ClosedLoopResult, type FixedRateResult, type Request } from './load.js';
 import { fixedRateInOwnProcess } from './fixed-rate-process.js';
 import { readMemory, sampleRss, withCpu, type ServerProcess } from './processes.js';
@@ -13,6 +13,8 @@ export interface BenchUser {
 type WithCpu<T> = T & { server_cpu_cores: number };
 
 export interface ApiMeasurements {
+  /** The processes under test whose CPU is accounted by name (the web role and a worker, or the all-in-one process). */
+  processes: string[];
   /** Figure 1's rounds: raw argon2 in its own process, then logins against the API, with where the machine's CPU went. */
   loginRounds: Array<{ raw: Argon2Baseline; login: WithCpu<ClosedLoopResult>; cpu: CpuAccount }>;
   /**
@@ -36,6 +38,19 @@ export function loginRequests(users: BenchUser[]): Request[] {
 }
 
 const HEALTH: Request[] = [{ method: 'GET', path: '/health' }];
+
+/**
+ * What is measured beside the process serving HTTP: `processes` names every process of
+ * the deployment for the CPU account (the HTTP one included), and `settle` waits until
+ * the deployment's workers have done what a load left them (outbox published, reactions
+ * completed), inside figure 1's CPU account, so their work is counted per login.
+ */
+export interface Deployment {
+  processes: Record<string, number>;
+  settle?: () => Promise<void>;
+  /** Its database: PostgreSQL's work for other databases on the shared server is not its. */
+  database?: string;
+}
 const MiB = (kib: number) => kib / 1024;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -51,8 +66,10 @@ export async function measureApi(
   users: BenchUser[],
   env: Record<string, string>,
   progress: (line: string) => void,
+  deployment: Deployment = { processes: { [server.name]: server.pid } },
 ): Promise<ApiMeasurements> {
   const { url, pid, name } = server;
+  const { processes, settle, database } = deployment;
   const logins = loginRequests(users);
   const { connections, rounds } = SETTINGS;
 
@@ -61,27 +78,33 @@ export async function measureApi(
   await closedLoop(url, HEALTH, connections, 3);
   await closedLoop(bare.url, HEALTH, connections, 3);
   await closedLoop(bareWithHeaders.url, HEALTH, connections, 3);
+  await settle?.();
 
   const loginRounds: ApiMeasurements['loginRounds'] = [];
   for (let round = 1; round <= rounds; round++) {
     progress(`${name}: login round ${round}/${rounds}: raw argon2 ${SETTINGS.loginRoundSeconds} s, then logins ${SETTINGS.loginRoundSeconds} s, ${connections} connections`);
     const raw = await rawArgon2(SETTINGS.loginRoundSeconds, env);
+    // The account runs on past the load until the workers have caught up (settle): their
+    // work for these logins is counted, the throughput only over the load.
     const { result: login, cpu } = await withCpuAccount(
-      pid,
+      processes,
       () => withCpu(pid, () => closedLoop(url, logins, connections, SETTINGS.loginRoundSeconds)),
       (result) => result.ok_per_second * SETTINGS.loginRoundSeconds,
+      { settle, database },
     );
     loginRounds.push({ raw, login, cpu });
-    progress(`  raw ${raw.per_second.toFixed(1)} verifications/s (one verify ${raw.single_ms.toFixed(1)} ms); API ${login.ok_per_second.toFixed(1)} logins/s, statuses ${JSON.stringify(login.statuses)}`);
-    await pause(1_000); // workers (all-in-one) finish this round's events before the next baseline
+    const drained = settle ? `; workers caught up ${(cpu.seconds - SETTINGS.loginRoundSeconds).toFixed(1)} s after the load` : '';
+    progress(`  raw ${raw.per_second.toFixed(1)} verifications/s (one verify ${raw.single_ms.toFixed(1)} ms); API ${login.ok_per_second.toFixed(1)} logins/s, statuses ${JSON.stringify(login.statuses)}${drained}`);
+    progress(`  ${formatCpuAccount(cpu, 'login')}`);
+    await pause(1_000);
   }
 
   const healthRounds: ApiMeasurements['healthRounds'] = [];
   for (let round = 1; round <= rounds; round++) {
     const requests = (result: ClosedLoopResult) => result.ok_per_second * SETTINGS.healthRoundSeconds;
-    const { result: bareResult, cpu: bareCpu } = await withCpuAccount(bare.pid, () => healthLoad(bare, connections, SETTINGS.healthRoundSeconds), requests);
+    const { result: bareResult, cpu: bareCpu } = await withCpuAccount({ 'bare Koa': bare.pid }, () => healthLoad(bare, connections, SETTINGS.healthRoundSeconds), requests);
     const bareWithHeadersResult = await healthLoad(bareWithHeaders, connections, SETTINGS.healthRoundSeconds);
-    const { result: api, cpu: apiCpu } = await withCpuAccount(pid, () => healthLoad(server, connections, SETTINGS.healthRoundSeconds), requests);
+    const { result: api, cpu: apiCpu } = await withCpuAccount(processes, () => healthLoad(server, connections, SETTINGS.healthRoundSeconds), requests, { database });
     healthRounds.push({ bare: bareResult, bareWithHeaders: bareWithHeadersResult, api, bareCpu, apiCpu });
     progress(
       `${name}: GET /health round ${round}/${rounds}, ${connections} connections, ${SETTINGS.healthRoundSeconds} s each: bare Koa ${bareResult.ok_per_second.toFixed(0)}/s (CPU ${bareResult.server_cpu_cores.toFixed(2)}), ` +
@@ -92,6 +115,7 @@ export async function measureApi(
   const peak = loginRounds.reduce((sum, r) => sum + r.login.ok_per_second, 0) / loginRounds.length;
   const rate = Math.max(1, Math.round(peak * SETTINGS.latencyLoad));
   progress(`${name}: login latency at a fixed ${rate}/s (${SETTINGS.latencyLoad * 100} % of its peak), ${SETTINGS.latencySeconds} s`);
+  await settle?.();
   const loginAtLoad = await fixedRate(url, logins, rate, SETTINGS.latencySeconds);
   progress(`  p50 ${loginAtLoad.p50_ms.toFixed(1)} ms, p99 ${loginAtLoad.p99_ms.toFixed(1)} ms over ${loginAtLoad.samples} logins, statuses ${JSON.stringify(loginAtLoad.statuses)}`);
 
@@ -114,5 +138,6 @@ export async function measureApi(
   const flood = { rss_before_mib: MiB(before.rssKiB), peak_rss_mib: MiB(peakRss), vm_hwm_mib: MiB(readMemory(pid).hwmKiB), statuses: floodResult.statuses };
   progress(`  RSS ${flood.rss_before_mib.toFixed(0)} MiB before, peak ${flood.peak_rss_mib.toFixed(0)} MiB (VmHWM ${flood.vm_hwm_mib.toFixed(0)} MiB), statuses ${JSON.stringify(flood.statuses)}`);
 
-  return { loginRounds, healthRounds, loginAtLoad, healthUnderLogins, flood };
+  await settle?.();
+  return { processes: Object.keys(processes), loginRounds, healthRounds, loginAtLoad, healthUnderLogins, flood };
 }

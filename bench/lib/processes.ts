@@ -72,10 +72,17 @@ export interface ServerProcess {
 
 /**
  * Starts `node <script>` (a path under the build folder) with exactly `env` plus PATH and
- * HOME, in `cwd`, stdout and stderr to bench/results/<name>.log, and waits until GET /health
- * answers 200 on env.PORT.
+ * HOME, in `cwd`, stdout and stderr to bench/results/<name>.log, and waits until GET
+ * `readyPath` answers 200 on `readyPort` (GET /health on env.PORT; a worker process has
+ * only its METRICS_PORT).
  */
-export async function startServer(name: string, script: string, env: Record<string, string>, cwd: string): Promise<ServerProcess> {
+export async function startServer(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  cwd: string,
+  { readyPort = env.PORT, readyPath = '/health' }: { readyPort?: string; readyPath?: string } = {},
+): Promise<ServerProcess> {
   const logFile = path.join(RESULTS, `${name}.log`);
   const out = fs.openSync(logFile, 'w');
   const child: ChildProcess = spawn(process.execPath, [...THREADPOOL_PRELOAD, path.join(BUILD, script)], {
@@ -87,7 +94,7 @@ export async function startServer(name: string, script: string, env: Record<stri
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let gone = false;
   void exited.then(() => (gone = true));
-  const url = `http://127.0.0.1:${env.PORT}`;
+  const url = `http://127.0.0.1:${readyPort}`;
   const server: ServerProcess = {
     name,
     pid: child.pid!,
@@ -104,11 +111,11 @@ export async function startServer(name: string, script: string, env: Record<stri
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (gone) throw new Error(`${name} exited before it answered; last lines of ${logFile}:\n${tail(logFile)}`);
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}${readyPath}`).then((r) => r.ok, () => false);
     if (ok) return server;
     if (Date.now() > deadline) {
       await server.stop();
-      throw new Error(`${name} did not answer GET /health within 60 s; last lines of ${logFile}:\n${tail(logFile)}`);
+      throw new Error(`${name} did not answer GET ${readyPath} within 60 s; last lines of ${logFile}:\n${tail(logFile)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

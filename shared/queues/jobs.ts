@@ -66,6 +66,16 @@ const EVENT_REACTIONS: { [T in EventType]?: Array<JobsTaking<T>> } = {
   MfaDisabled: ['send-second-factor-mail'],
 };
 
+/**
+ * The reaction the relay performs itself when it marks an event published: an audit row
+ * is a function of the event alone (and of the attempt a login event names), so it is
+ * written by the mark's own statement, with its reaction recorded completed
+ * (markOutboxPublished), and costs no job. Its job still runs where the mark did not
+ * record the reactions: the sweeper's path for events the broker refuses or while it is
+ * away, and replays. Either way one row per event (audit_logs.event_id is unique).
+ */
+export const AUDITED_AT_MARK = 'write-audit-log' satisfies JobName;
+
 export function reactionsFor(type: EventType): JobName[] {
   return [...(EVENT_REACTIONS[type] ?? []), 'write-audit-log'];
 }

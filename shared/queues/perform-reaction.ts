@@ -1,14 +1,15 @@
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
-import { completeReaction, insertReactions, lockReaction } from '../db/queries/reactions.js';
+import { claimReaction } from '../db/queries/reactions.js';
 import type { JobName, JobPayloads } from './jobs.js';
 
 export type ReactionOutcome = 'done' | 'already-done';
 
 /**
- * Runs one reaction at most once per event: in the worker's own transaction it locks
- * the reaction row, skips when it is already completed, acts, and marks it completed.
- * The row lock also keeps a duplicate delivery (a stalled job run twice) from acting
- * in parallel. An action that fails rolls back, and the job is retried.
+ * Runs one reaction at most once per event: in the worker's own transaction it claims
+ * the reaction row (recording it completed, which locks it), skips when it was already
+ * completed, and acts. The row lock also keeps a duplicate delivery (a stalled job run
+ * twice) from acting in parallel. An action that fails rolls back, the claim with it,
+ * and the job is retried.
  */
 export async function performReaction<N extends JobName>(
   pool: Pool,
@@ -17,15 +18,8 @@ export async function performReaction<N extends JobName>(
   act: (tx: PoolClient) => Promise<void>,
 ): Promise<ReactionOutcome> {
   return withTransaction(pool, async (tx) => {
-    let state = await lockReaction(tx, payload.event_id, jobName);
-    if (!state) {
-      // A job added without its row (for example by a replay): record it first.
-      await insertReactions(tx, [{ event_id: payload.event_id, job_name: jobName, payload }]);
-      state = await lockReaction(tx, payload.event_id, jobName);
-    }
-    if (state?.completed) return 'already-done';
+    if (!(await claimReaction(tx, jobName, payload))) return 'already-done';
     await act(tx);
-    await completeReaction(tx, payload.event_id, jobName);
     return 'done';
   });
 }

@@ -1,4 +1,4 @@
-import { assessLoginAttempt, type Assessment } from '../../shared/domain/anomaly/assess-login-attempt.js';
+import { assessLoginAttempt, assessPlainLoginAttempt, type Assessment } from '../../shared/domain/anomaly/assess-login-attempt.js';
 import { markReactionsEnqueued } from '../../shared/db/queries/reactions.js';
 import type { Component } from '../../shared/process/boot.js';
 import { performReaction } from '../../shared/queues/perform-reaction.js';
@@ -8,18 +8,22 @@ import { createWorker } from '../create-worker.js';
 import type { WorkerDeps } from '../worker-deps.js';
 
 /**
- * The score-login processor: scores the attempt once per event (performReaction) and,
+ * The score-login processor: scores the attempt once per event, in two statements when
+ * storing the score is all it does (assessPlainLoginAttempt), else in a transaction
+ * (performReaction) and,
  * after the commit, enqueues the follow-up mail it recorded. If that enqueue fails the
  * reactions sweep enqueues it later, so the job itself still succeeds.
  */
 export function scoreLoginProcessor(deps: Pick<WorkerDeps, 'pool' | 'config' | 'queueSet' | 'log'>) {
   return async (event: JobPayloads['score-login']): Promise<Pick<Assessment, 'score' | 'guarded'> | { skipped: string }> => {
-    let assessment: Assessment | undefined;
-    const outcome = await performReaction(deps.pool, 'score-login', event, async (tx) => {
-      assessment = await assessLoginAttempt(tx, deps.config.anomaly, event);
-    });
-    if (outcome === 'already-done') return { skipped: 'already-done' };
-    if (!assessment) return { skipped: 'attempt-gone' };
+    let assessment = await assessPlainLoginAttempt(deps.pool, deps.config.anomaly, event);
+    if (!assessment) {
+      const outcome = await performReaction(deps.pool, 'score-login', event, async (tx) => {
+        assessment = await assessLoginAttempt(tx, deps.config.anomaly, event);
+      });
+      if (outcome === 'already-done') return { skipped: 'already-done' };
+      if (!assessment) return { skipped: 'attempt-gone' };
+    }
 
     for (const reaction of assessment.followUps) {
       try {
@@ -36,9 +40,17 @@ export function scoreLoginProcessor(deps: Pick<WorkerDeps, 'pool' | 'config' | '
   };
 }
 
+/**
+ * Jobs one anomaly worker runs at once. A plain sign-in's scoring is two short statements,
+ * so one at a time keeps up with hundreds of sign-ins a second; each further slot cost an
+ * empty moveToActive round trip per job at a steady trickle (BullMQ fetches for every free
+ * slot). More throughput: more worker processes.
+ */
+const ANOMALY_CONCURRENCY = 1;
+
 /** The anomaly role: one BullMQ worker on the `anomaly` queue. */
 export async function startAnomalyWorker(deps: WorkerDeps): Promise<Component> {
-  const worker = createWorker(deps, 'anomaly', { 'score-login': scoreLoginProcessor(deps) });
+  const worker = createWorker(deps, 'anomaly', { 'score-login': scoreLoginProcessor(deps) }, ANOMALY_CONCURRENCY);
   return {
     name: 'anomaly',
     async stop() {

@@ -1,14 +1,15 @@
 import type { Redis } from 'ioredis';
-import type { Pool } from '../../shared/db/pool.js';
-import { markReactionsEnqueued, type Reaction } from '../../shared/db/queries/reactions.js';
+import type { Reaction } from '../../shared/db/queries/reactions.js';
 import { enqueueReaction, type Queues } from '../../shared/queues/queues.js';
+import type { EnqueuedMarks } from './enqueued-marks.js';
 
 export interface ReactionProducer {
   /** A fail-fast connection (no offline queue, one retry, a command timeout). */
   redis: Redis;
   /** BullMQ queues over that connection. */
   queues: Queues;
-  pool: Pool;
+  /** Where the added reactions are stamped enqueued, in batches. */
+  marks: EnqueuedMarks;
 }
 
 export interface EnqueueResult {
@@ -18,8 +19,8 @@ export interface EnqueueResult {
 }
 
 /**
- * Adds the reactions' jobs (deterministic ids: a duplicate is a no-op) and marks those
- * added. When Redis is away it adds nothing and returns at once, so it never holds up
+ * Adds the reactions' jobs (deterministic ids: a duplicate is a no-op) and hands those
+ * added to be stamped enqueued. When Redis is away it adds nothing and returns at once, so it never holds up
  * publishing; the reaction sweeper enqueues them later.
  */
 export async function enqueueReactions(producer: ReactionProducer, reactions: Reaction[]): Promise<EnqueueResult> {
@@ -33,6 +34,6 @@ export async function enqueueReactions(producer: ReactionProducer, reactions: Re
   );
   const added = reactions.filter((_, index) => results[index]!.status === 'fulfilled');
   const rejected = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  await markReactionsEnqueued(producer.pool, added);
+  producer.marks.add(added);
   return { added: added.length, error: rejected ? String((rejected.reason as Error)?.message ?? rejected.reason) : undefined };
 }

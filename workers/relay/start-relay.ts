@@ -9,6 +9,7 @@ import type { Services } from '../../shared/services.js';
 import { clearFinishedReactionJobs } from './clear-finished-jobs.js';
 import { drainOutbox, type DrainContext } from './drain-outbox.js';
 import { enqueueReactions } from './enqueue-reactions.js';
+import { EnqueuedMarks } from './enqueued-marks.js';
 import { acquireLeadership, type Leadership } from './leader-lock.js';
 import { ReactionLane } from './reaction-lane.js';
 import { startReactionSweeper } from './reaction-sweeper.js';
@@ -39,8 +40,9 @@ export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool' 
   const { connection: redis, queues } = queueSet;
   const broker = await connectBroker(config.rabbitmqUrl, log, 'user-services-relay');
   const backlog = { active: false };
+  const marks = new EnqueuedMarks(pool, log);
   const lane = new ReactionLane({
-    enqueue: (reactions) => enqueueReactions({ redis, queues, pool }, reactions),
+    enqueue: (reactions) => enqueueReactions({ redis, queues, marks }, reactions),
     log,
     deferWhile: () => backlog.active,
     maxDeferMs: LANE_MAX_DEFER_MS,
@@ -115,6 +117,7 @@ export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool' 
       ctx.wake.wake();
       await running;
       await lane.drain(2_000);
+      await marks.flush();
       await broker.close().catch(() => undefined);
       await queueSet.close();
       backlogGauges.remove();

@@ -36,6 +36,8 @@ export interface LoginAttemptFeatureRow {
   ip_failures: number;
   guard_window_failures: number;
   seconds_since_last_success: number | null;
+  /** The account's guard has lapsed and its release is not announced yet. */
+  guard_lapsed: boolean;
 }
 
 /**
@@ -71,7 +73,9 @@ export async function findLoginAttemptFeatures(
             (SELECT count(*)::int FROM login_attempts f
               WHERE f.user_id = a.user_id AND NOT f.success AND f.id <= a.id
                 AND f.created_at > a.created_at - make_interval(secs => $3)) AS guard_window_failures,
-            extract(epoch FROM a.created_at - last_success.created_at)::float8 AS seconds_since_last_success
+            extract(epoch FROM a.created_at - last_success.created_at)::float8 AS seconds_since_last_success,
+            EXISTS (SELECT 1 FROM account_guards g
+                     WHERE g.user_id = a.user_id AND g.guarded_until <= now() AND g.released_at IS NULL) AS guard_lapsed
        FROM a LEFT JOIN LATERAL (
               SELECT p.created_at FROM login_attempts p
                WHERE p.user_id = a.user_id AND p.success AND p.id < a.id
@@ -88,6 +92,25 @@ export async function updateLoginAttemptScore(db: Queryable, id: string, score: 
     score,
     JSON.stringify(reasons),
   ]);
+}
+
+/**
+ * Stores an attempt's risk score and, in the same statement, records the event's
+ * score-login reaction completed; stores nothing unless the reaction was still pending
+ * (a duplicate delivery waits on the row lock, then finds it completed). Returns
+ * whether it stored.
+ */
+export async function storeLoginAttemptScoreCompletingReaction(db: Queryable, id: string, score: number, reasons: unknown[], eventId: string): Promise<boolean> {
+  const { rowCount } = await db.query({
+    name: 'store-login-attempt-score-completing-reaction',
+    text: `WITH completed AS (
+       UPDATE reactions SET completed_at = now()
+        WHERE event_id = $4 AND job_name = 'score-login' AND completed_at IS NULL RETURNING 1)
+     UPDATE login_attempts SET risk_score = $2, risk_reasons = $3, scored_at = now()
+      WHERE id = $1 AND EXISTS (SELECT FROM completed)`,
+    values: [id, score, JSON.stringify(reasons), eventId],
+  });
+  return rowCount === 1;
 }
 
 /** Whether the account with this email ever signed in successfully from this IP's prefix. */

@@ -3,7 +3,9 @@ import type { DomainEvent } from '../../events/event-schemas.js';
 import type { EventType } from '../../events/event-types.js';
 import type pg from 'pg';
 import type { Queryable } from '../pool.js';
+import type { NewAuditLog } from './audit-logs.js';
 import type { Reaction } from './reactions.js';
+import { AUDITED_AT_MARK } from '../../queues/jobs.js';
 
 /** Writes an event in the caller's transaction, beside the change it describes; the relay publishes it to EVENTS_EXCHANGE. */
 export async function insertOutboxEvent(db: Queryable, event: DomainEvent): Promise<void> {
@@ -83,18 +85,36 @@ export interface ReactionJobs {
 }
 
 /**
+ * The audit row of a published event, written by the mark itself (AUDITED_AT_MARK):
+ * `attemptId` names the login attempt whose client address the row keeps.
+ */
+export interface MarkAuditRow extends Omit<NewAuditLog, 'ip'> {
+  attemptId: string | null;
+}
+
+/**
  * Marks confirmed rows published and, in the same statement, records the reactions each
  * newly published event owes (`jobs`: event type -> job names), each carrying the
  * stored event as its payload, unless recordOutboxReactions recorded them already (while
  * the broker refused or lacked the event). A row already marked stays as it was and adds
- * nothing. Returns the reactions recorded.
+ * nothing. The audit reaction of an event whose row comes in `audit` is performed here
+ * too: its audit_logs row (the client address from the attempt it names) is inserted
+ * and the reaction recorded as completed, in the same statement, so it needs no job; an
+ * event whose reactions were recorded earlier keeps its queued one. Returns the reactions
+ * recorded and still to be done.
  *
  * Run on its own (not in a caller's transaction), it commits without waiting for the WAL
  * flush (set_config(..., true) is local to the statement's own transaction): should a
  * crash lose the commit, the rows are simply published again (consumers dedupe by
- * message_id) and their reactions recorded then. One round trip, no BEGIN, SET, COMMIT.
+ * message_id) and their reactions and audit rows recorded then. One round trip, no
+ * BEGIN, SET, COMMIT.
  */
-export async function markOutboxPublished(db: Queryable, ids: string[], jobs: ReactionJobs): Promise<Array<{ event_id: string; job_name: string }>> {
+export async function markOutboxPublished(
+  db: Queryable,
+  ids: string[],
+  jobs: ReactionJobs,
+  audit: MarkAuditRow[] = [],
+): Promise<Array<{ event_id: string; job_name: string }>> {
   if (ids.length === 0) return [];
   const { rows } = await db.query<{ event_id: string; job_name: string }>({
     name: 'mark-outbox-published',
@@ -102,13 +122,37 @@ export async function markOutboxPublished(db: Queryable, ids: string[], jobs: Re
      published AS (
        UPDATE outbox SET published_at = now(), locked_until = NULL, reactions_at = coalesce(reactions_at, now())
         WHERE id = ANY($1::bigint[]) AND published_at IS NULL AND EXISTS (SELECT FROM no_flush_wait)
-        RETURNING event_id, type, payload)
-     INSERT INTO reactions (event_id, job_name, payload)
-     SELECT p.event_id, j.job_name, p.payload
-       FROM published p JOIN unnest($2::text[], $3::text[]) AS j(type, job_name) ON j.type = p.type
-     ON CONFLICT DO NOTHING
-     RETURNING event_id, job_name`,
-    values: [ids, jobs.types, jobs.jobNames],
+        RETURNING event_id, type, payload),
+     audit AS (
+       SELECT * FROM unnest($5::uuid[], $6::uuid[], $7::uuid[], $8::text[], $9::jsonb[], $10::timestamptz[], $11::bigint[])
+         AS a(event_id, user_id, actor_id, action, metadata, created_at, attempt_id)),
+     recorded AS (
+       INSERT INTO reactions (event_id, job_name, payload, completed_at)
+       SELECT p.event_id, j.job_name, p.payload,
+              CASE WHEN j.job_name = $4 AND EXISTS (SELECT FROM audit a WHERE a.event_id = p.event_id) THEN now() END
+         FROM published p JOIN unnest($2::text[], $3::text[]) AS j(type, job_name) ON j.type = p.type
+       ON CONFLICT DO NOTHING
+       RETURNING event_id, job_name, completed_at IS NOT NULL AS done),
+     audited AS (
+       INSERT INTO audit_logs (event_id, user_id, actor_id, action, ip_addr, metadata, created_at)
+       SELECT a.event_id, a.user_id, a.actor_id, a.action, host(la.ip_addr)::inet, a.metadata, a.created_at
+         FROM recorded r JOIN audit a ON a.event_id = r.event_id AND r.job_name = $4 AND r.done
+         LEFT JOIN login_attempts la ON la.id = a.attempt_id
+       ON CONFLICT (event_id) DO NOTHING)
+     SELECT event_id, job_name FROM recorded WHERE NOT done`,
+    values: [
+      ids,
+      jobs.types,
+      jobs.jobNames,
+      AUDITED_AT_MARK,
+      audit.map((row) => row.eventId),
+      audit.map((row) => row.userId),
+      audit.map((row) => row.actorId),
+      audit.map((row) => row.action),
+      audit.map((row) => JSON.stringify(row.metadata)),
+      audit.map((row) => row.createdAt),
+      audit.map((row) => row.attemptId),
+    ],
   });
   return rows;
 }

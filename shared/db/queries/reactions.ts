@@ -47,17 +47,28 @@ export async function findOverdueReactions(db: Queryable, timeoutSeconds: number
   return rows;
 }
 
-/** Locks one reaction row for its worker; returns whether it is already completed (undefined: unknown). */
-export async function lockReaction(db: Queryable, eventId: string, jobName: JobName): Promise<{ completed: boolean } | undefined> {
-  const { rows } = await db.query<{ completed_at: Date | null }>(
-    'SELECT completed_at FROM reactions WHERE event_id = $1 AND job_name = $2 FOR UPDATE',
-    [eventId, jobName],
+/**
+ * Claims one reaction for its worker's transaction by recording it completed at once:
+ * the row lock this takes holds until that transaction ends, so a duplicate delivery
+ * waits, then finds it completed; should the action fail, the rollback undoes the mark.
+ * A reaction without its row (a job added by a replay) is recorded, completed, here.
+ * Returns false when it was already completed: there is nothing to do. The common path
+ * is one statement (the UPDATE), the payload is sent only when the row is missing.
+ */
+export async function claimReaction<N extends JobName>(db: Queryable, jobName: N, payload: JobPayloads[N]): Promise<boolean> {
+  const updated = await db.query({
+    name: 'claim-reaction',
+    text: 'UPDATE reactions SET completed_at = now() WHERE event_id = $1 AND job_name = $2 AND completed_at IS NULL',
+    values: [payload.event_id, jobName],
+  });
+  if (updated.rowCount === 1) return true;
+  // No row, or one completed (perhaps by the delivery this one waited for).
+  const inserted = await db.query(
+    `INSERT INTO reactions (event_id, job_name, payload, completed_at) VALUES ($1, $2, $3, now())
+     ON CONFLICT DO NOTHING`,
+    [payload.event_id, jobName, JSON.stringify(payload)],
   );
-  return rows[0] && { completed: rows[0].completed_at !== null };
-}
-
-export async function completeReaction(db: Queryable, eventId: string, jobName: JobName): Promise<void> {
-  await db.query('UPDATE reactions SET completed_at = coalesce(completed_at, now()) WHERE event_id = $1 AND job_name = $2', [eventId, jobName]);
+  return inserted.rowCount === 1;
 }
 
 /**

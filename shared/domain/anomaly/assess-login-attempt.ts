@@ -1,10 +1,10 @@
 import type { Config } from '../../config/config.js';
-import type { PoolClient } from '../../db/pool.js';
-import { updateLoginAttemptScore } from '../../db/queries/login-attempts.js';
+import type { Pool, PoolClient } from '../../db/pool.js';
+import { storeLoginAttemptScoreCompletingReaction, updateLoginAttemptScore } from '../../db/queries/login-attempts.js';
 import { insertReactions, type Reaction } from '../../db/queries/reactions.js';
 import type { JobPayloads } from '../../queues/jobs.js';
 import { guardAccountOnFailureBurst, releaseLapsedGuard } from './guard-account.js';
-import { loadLoginFeatures } from './login-features.js';
+import { loadLoginFeatures, type ScoredAttempt } from './login-features.js';
 import { scoreLoginAttempt, type RiskScore } from './score-login-attempt.js';
 
 export interface Assessment extends RiskScore {
@@ -28,7 +28,9 @@ export async function assessLoginAttempt(
   const attempt = await loadLoginFeatures(tx, settings, event.data.attempt_id);
   if (!attempt) return undefined;
 
-  await releaseLapsedGuard(tx, attempt.userId);
+  // Read with the features, so the common case costs no statement; a guard lapsing just
+  // after that read is announced by the next attempt or the maintenance sweep.
+  if (attempt.guardLapsed) await releaseLapsedGuard(tx, attempt.userId);
   const risk = scoreLoginAttempt(attempt.features, { dormantDays: settings.dormantDays });
   await updateLoginAttemptScore(tx, attempt.id, risk.score, risk.reasons);
 
@@ -40,4 +42,33 @@ export async function assessLoginAttempt(
     followUps = await insertReactions(tx, [{ event_id: event.event_id, job_name: 'send-new-sign-in-mail', payload: notice }]);
   }
   return { ...risk, guarded, followUps };
+}
+
+/** Whether scoring this attempt acts beyond storing its score: a guard to release or begin, a notice to mail. */
+function actsBeyondScore(settings: Config['anomaly'], event: JobPayloads['score-login'], attempt: ScoredAttempt, risk: RiskScore): boolean {
+  if (attempt.guardLapsed) return true;
+  if (!attempt.success) return attempt.guardWindowFailures >= settings.guardFailures;
+  return event.type === 'LoginSucceeded' && risk.score >= settings.notifyThreshold;
+}
+
+/**
+ * The common case of assessLoginAttempt in two statements instead of a transaction of
+ * five: the features are read on their own (they depend only on the attempts before this
+ * one, so the read needs no lock), and when the score is all there is to store, it is
+ * stored in the same statement that records the score-login reaction completed, so the
+ * two cannot part. Returns undefined when this case does not apply (the attempt is gone,
+ * the assessment acts, the reaction row is missing or already completed): the caller
+ * then takes the transactional path, which also tells those apart.
+ */
+export async function assessPlainLoginAttempt(
+  pool: Pool,
+  settings: Config['anomaly'],
+  event: JobPayloads['score-login'],
+): Promise<Assessment | undefined> {
+  const attempt = await loadLoginFeatures(pool, settings, event.data.attempt_id);
+  if (!attempt) return undefined;
+  const risk = scoreLoginAttempt(attempt.features, { dormantDays: settings.dormantDays });
+  if (actsBeyondScore(settings, event, attempt, risk)) return undefined;
+  const stored = await storeLoginAttemptScoreCompletingReaction(pool, attempt.id, risk.score, risk.reasons, event.event_id);
+  return stored ? { ...risk, guarded: false, followUps: [] } : undefined;
 }

@@ -11,6 +11,8 @@ export interface ScoredAttempt {
   features: LoginFeatures;
   /** The account's failures within the guard window, this attempt included. */
   guardWindowFailures: number;
+  /** A guard of the account lapsed and was not announced yet (releaseLapsedGuard has work). */
+  guardLapsed: boolean;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function loadLoginFeatures(
     success: row.success,
     createdAt: row.created_at,
     guardWindowFailures: row.guard_window_failures,
+    guardLapsed: row.guard_lapsed,
     features: {
       hasPriorSuccess: row.has_prior_success,
       newIpPrefix: !row.known_ip_prefix,
