@@ -48,7 +48,15 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Removes the clusters and RabbitMQ nodes of earlier runs that died without cleaning up (their pid is gone). */
+function readIfThere(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Removes the clusters, RabbitMQ nodes and Redis servers of earlier runs that died without cleaning up (their pid is gone). */
 async function removeLeftovers(version: string): Promise<void> {
   const clusters = await sh('pg_lsclusters', ['-h']).catch(() => '');
   for (const [, name, pid] of clusters.matchAll(/^\S+\s+(chaos_(\d+))\s/gm)) {
@@ -57,6 +65,15 @@ async function removeLeftovers(version: string): Promise<void> {
   const nodes = await sh('epmd', ['-names']).catch(() => '');
   for (const [, name, pid] of nodes.matchAll(/^name (chaos(\d+)) at port/gm)) {
     if (!alive(Number(pid))) await sh('rabbitmqctl', ['-n', `${name}@localhost`, 'stop']).catch(() => undefined);
+  }
+  // The private Redis of a dead run: its folder is named after the run's pid and holds its pidfile.
+  for (const entry of fs.readdirSync(os.tmpdir())) {
+    const pid = /^us-chaos-(\d+)-/.exec(entry)?.[1];
+    if (!pid || alive(Number(pid))) continue;
+    const folder = path.join(os.tmpdir(), entry);
+    const redisPid = Number(readIfThere(path.join(folder, 'redis.pid')));
+    if (redisPid > 0 && alive(redisPid)) process.kill(redisPid, 'SIGKILL');
+    fs.rmSync(folder, { recursive: true, force: true });
   }
 }
 
@@ -234,7 +251,7 @@ export interface PrivateServices {
 
 export async function startPrivateServices(): Promise<PrivateServices> {
   await removeLeftovers(pgVersion()!);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'us-chaos-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `us-chaos-${process.pid}-`));
   fs.chmodSync(dir, 0o755);
   const started: Partial<PrivateServices> = { dir };
   const remove = async () => {
