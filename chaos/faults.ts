@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { PrivateServices } from './private-services.js';
 import type { Fleet, ServiceProcess } from './service-processes.js';
-import { pidOwningLocalPort } from './socket-owner.js';
+import { pidOwningLocalPort } from '../test/support/socket-owner.js';
 import { RELAY_LOCK_KEY } from '../workers/relay/leader-lock.js';
 
 export interface FaultContext {

@@ -15,7 +15,7 @@ import { startPrivateServices } from './private-services.js';
 import { buildReport, type Verdict } from './report.js';
 import { startRoundRobinProxy } from './round-robin-proxy.js';
 import { createFleet, type ServiceProcess } from './service-processes.js';
-import { pidOwningLocalPort } from './socket-owner.js';
+import { pidOwningLocalPort } from '../test/support/socket-owner.js';
 import { startTraffic } from './traffic.js';
 
 export interface ChaosOptions {

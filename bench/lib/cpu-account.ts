@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { listenerOf } from '../../test/support/socket-owner.js';
 
 /**
  * Where the machine's CPU went while a load ran, per operation: each process under test
@@ -59,42 +60,6 @@ function processTicks(): Map<number, ProcessTicks> {
     }
   }
   return ticks;
-}
-
-/** The pid listening on a TCP port of this machine (via the socket's inode), or undefined. */
-function listenerOf(port: number): number | undefined {
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = fs.readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cells = line.trim().split(/\s+/);
-      // local_address is "ADDR:PORT" in hex; state 0A is LISTEN; the inode is column 10.
-      if (cells.length > 9 && cells[3] === '0A' && Number.parseInt(cells[1]!.split(':')[1]!, 16) === port) inodes.add(cells[9]!);
-    }
-  }
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let fds: string[];
-    try {
-      fds = fs.readdirSync(`/proc/${entry}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const match = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${entry}/fd/${fd}`));
-        if (match && inodes.has(match[1]!)) return Number(entry);
-      } catch {
-        // Closed meanwhile.
-      }
-    }
-  }
-  return undefined;
 }
 
 let serviceRoots: Map<number, Service> | undefined;

@@ -55,6 +55,11 @@ export function auditMetadata(data: Record<string, unknown>): Record<string, Sca
  * the user for self-service actions, else null for the system), the client IP when
  * known, and the event's time as created_at.
  */
+/** The login attempt a login event names (its client address is the audit row's), or null. */
+export function attemptOf(event: DomainEvent): string | null {
+  return event.type === 'LoginSucceeded' || event.type === 'LoginFailed' ? event.data.attempt_id : null;
+}
+
 export function auditEntry(event: DomainEvent, ip: string | null): NewAuditLog {
   const { action, actor } = AUDIT_ACTIONS[event.type];
   const explicitActor = 'actor_id' in event.data ? event.data.actor_id : undefined;

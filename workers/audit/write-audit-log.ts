@@ -3,12 +3,12 @@ import { insertAuditLog } from '../../shared/db/queries/audit-logs.js';
 import { findLoginAttemptIp } from '../../shared/db/queries/login-attempts.js';
 import type { DomainEvent } from '../../shared/events/event-schemas.js';
 import { performReaction, type ReactionOutcome } from '../../shared/queues/perform-reaction.js';
-import { auditEntry } from './audit-entry.js';
+import { attemptOf, auditEntry } from './audit-entry.js';
 
 /** The client address, known for the login events: from the attempt they name. */
 async function clientIp(db: Queryable, event: DomainEvent): Promise<string | null> {
-  if (event.type !== 'LoginSucceeded' && event.type !== 'LoginFailed') return null;
-  return findLoginAttemptIp(db, event.data.attempt_id);
+  const attemptId = attemptOf(event);
+  return attemptId ? findLoginAttemptIp(db, attemptId) : null;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Pool } from '../../shared/db/pool.js';
 import { markOutboxPublished, recordOutboxFailures, type MarkAuditRow, type OutboxFailureState } from '../../shared/db/queries/outbox.js';
-import { auditEntry } from '../audit/audit-entry.js';
+import { attemptOf, auditEntry } from '../audit/audit-entry.js';
 import type { Reaction } from '../../shared/db/queries/reactions.js';
 import type { DomainEvent } from '../../shared/events/event-schemas.js';
 import { AUDITED_AT_MARK, JOB_PAYLOAD_SCHEMAS, REACTION_JOBS, type JobName } from '../../shared/queues/jobs.js';
@@ -24,8 +24,7 @@ function markAuditRow(stored: unknown): MarkAuditRow | undefined {
   if (!parsed.success) return undefined;
   const event = parsed.data;
   const { eventId, userId, actorId, action, metadata, createdAt } = auditEntry(event, null);
-  const attemptId = event.type === 'LoginSucceeded' || event.type === 'LoginFailed' ? event.data.attempt_id : null;
-  return { eventId, userId, actorId, action, metadata, createdAt, attemptId };
+  return { eventId, userId, actorId, action, metadata, createdAt, attemptId: attemptOf(event) };
 }
 
 /**

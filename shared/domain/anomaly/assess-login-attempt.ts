@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from '../../db/pool.js';
 import { storeLoginAttemptScoreCompletingReaction, updateLoginAttemptScore } from '../../db/queries/login-attempts.js';
 import { insertReactions, type Reaction } from '../../db/queries/reactions.js';
 import type { JobPayloads } from '../../queues/jobs.js';
-import { guardAccountOnFailureBurst, releaseLapsedGuard } from './guard-account.js';
+import { guardAccountOnFailureBurst, isFailureBurst, releaseLapsedGuard } from './guard-account.js';
 import { loadLoginFeatures, type ScoredAttempt } from './login-features.js';
 import { scoreLoginAttempt, type RiskScore } from './score-login-attempt.js';
 
@@ -37,18 +37,28 @@ export async function assessLoginAttempt(
   const guarded = attempt.success ? false : await guardAccountOnFailureBurst(tx, settings, attempt);
 
   let followUps: Reaction[] = [];
-  if (event.type === 'LoginSucceeded' && attempt.success && risk.score >= settings.notifyThreshold) {
+  if (owesSignInNotice(settings, event, attempt, risk)) {
     const notice: JobPayloads['send-new-sign-in-mail'] = { ...event, data: { ...event.data, risk_score: risk.score } };
     followUps = await insertReactions(tx, [{ event_id: event.event_id, job_name: 'send-new-sign-in-mail', payload: notice }]);
   }
   return { ...risk, guarded, followUps };
 }
 
+/** Whether a sign-in is risky enough to owe its owner a "new sign-in" mail. */
+function owesSignInNotice(
+  settings: Config['anomaly'],
+  event: JobPayloads['score-login'],
+  attempt: ScoredAttempt,
+  risk: RiskScore,
+): event is Extract<JobPayloads['score-login'], { type: 'LoginSucceeded' }> {
+  return event.type === 'LoginSucceeded' && attempt.success && risk.score >= settings.notifyThreshold;
+}
+
 /** Whether scoring this attempt acts beyond storing its score: a guard to release or begin, a notice to mail. */
 function actsBeyondScore(settings: Config['anomaly'], event: JobPayloads['score-login'], attempt: ScoredAttempt, risk: RiskScore): boolean {
   if (attempt.guardLapsed) return true;
-  if (!attempt.success) return attempt.guardWindowFailures >= settings.guardFailures;
-  return event.type === 'LoginSucceeded' && risk.score >= settings.notifyThreshold;
+  if (!attempt.success) return isFailureBurst(settings, attempt);
+  return owesSignInNotice(settings, event, attempt, risk);
 }
 
 /**

@@ -7,6 +7,11 @@ import { createEvent } from '../../events/create-event.js';
 
 export const FAILURE_BURST = 'failure_burst';
 
+/** Whether a failed attempt completes a burst: guardFailures failures within the guard window. */
+export function isFailureBurst(settings: Config['anomaly'], attempt: { guardWindowFailures: number }): boolean {
+  return attempt.guardWindowFailures >= settings.guardFailures;
+}
+
 /**
  * After a failed attempt: when the account saw guardFailures failures within the guard
  * window, guard it until guardSeconds after this attempt (or extend the running guard
@@ -18,7 +23,7 @@ export async function guardAccountOnFailureBurst(
   settings: Config['anomaly'],
   attempt: { userId: string; createdAt: Date; guardWindowFailures: number },
 ): Promise<boolean> {
-  if (attempt.guardWindowFailures < settings.guardFailures) return false;
+  if (!isFailureBurst(settings, attempt)) return false;
   const until = new Date(attempt.createdAt.getTime() + settings.guardSeconds * 1_000);
   const guard = await upsertAccountGuard(tx, attempt.userId, FAILURE_BURST, until);
   if (!guard?.started) return false;
