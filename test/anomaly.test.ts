@@ -13,11 +13,12 @@ import { createQueueSet, type QueueSet } from '../shared/queues/queue-set.js';
 import { enqueueReaction, type Queues } from '../shared/queues/queues.js';
 import { scoreLoginProcessor, startAnomalyWorker } from '../workers/anomaly/start-anomaly-worker.js';
 import { startEmailWorker } from '../workers/email/start-email-worker.js';
+import { settleBatch } from '../workers/relay/settle-batch.js';
 import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { expectFailure, sql } from './support/expectations.js';
 import { testDatabase } from './support/hooks.js';
 import { randomEmail, request, strongPassword, type JsonResponse } from './support/http.js';
-import { linksIn, outboxEventsOf, tokenFromMail } from './support/mail-harness.js';
+import { claimedRowsOf, linksIn, outboxEventsOf, tokenFromMail } from './support/mail-harness.js';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -175,6 +176,34 @@ describe('login anomaly scoring', function () {
         [first!.data.attempt_id, second!.data.attempt_id],
       ]);
       expect(scored).to.deep.equal([{ scored: true }, { scored: true }]);
+    });
+
+    it("the relay's mark stores a plain sign-in's score itself and leaves to the job only a sign-in owing a notice and a failure that guards", async () => {
+      const user = await register();
+      expect((await login(user, '10.60.70.8', OWNER_UA)).status).to.equal(200);
+      expect((await login(user, '10.60.70.9', OWNER_UA)).status).to.equal(200);
+      expect((await login(user, '203.0.113.60', NEW_UA)).status).to.equal(200);
+      const wrong = { ...user, password: 'a wrong password, guessed' };
+      for (let i = 0; i < app.services.config.anomaly.guardFailures; i += 1) expect((await login(wrong, '198.51.100.61', ATTACKER_UA)).status).to.equal(401);
+
+      const settled = await settleBatch(app.services.pool, { confirmed: await claimedRowsOf(user.userId), failures: [] }, { maxAttempts: 5, anomaly: app.services.config.anomaly });
+      const logins = [...(await eventsOfType(user.userId, 'LoginSucceeded')), ...(await eventsOfType(user.userId, 'LoginFailed'))];
+      const risky = logins.filter((event) => event.data.attempt_id === logins[2]!.data.attempt_id || event === logins.at(-1));
+      const jobs = settled.reactions.filter((reaction) => reaction.job_name === 'score-login');
+      expect(jobs.map((reaction) => reaction.event_id)).to.have.members(risky.map((event) => event.event_id));
+      const attempts = await attemptsOf(user.userId);
+      const unscored = attempts.filter((attempt) => attempt.scored_at === null).map((attempt) => attempt.id);
+      expect(unscored).to.have.members(risky.map((event) => event.data.attempt_id));
+      expect(attempts.slice(0, 2).map((attempt) => attempt.risk_score)).to.deep.equal([0, 0]);
+
+      // The jobs the mark left act as before: the notice, the guard and its mail (and the verification mail).
+      for (const reaction of settled.reactions) await enqueueReaction(queues, reaction.job_name, reaction.payload as never);
+      await markReactionsEnqueued(app.services.pool, settled.reactions);
+      await pump(user.userId);
+      expect((await attemptsOf(user.userId)).every((attempt) => attempt.scored_at !== null)).to.equal(true);
+      expect(await eventsOfType(user.userId, 'UserLocked')).to.have.length(1);
+      const subjects = (await sink.waitForMails(user.email, 3)).map((mail) => mail.parsed.subject);
+      expect(subjects).to.include.members(['New sign-in to your account', 'Sign-ins to your account from new devices are paused']);
     });
 
     it('GET /security/not-me answers a confirming page and consumes nothing', async () => {

@@ -3,7 +3,7 @@ import { UnrecoverableError } from 'bullmq';
 import { expect } from 'chai';
 import { withTransaction } from '../shared/db/pool.js';
 import { deleteAuditLogsOlderThan } from '../shared/db/queries/audit-logs.js';
-import { insertOutboxEvent, type ClaimedOutboxRow } from '../shared/db/queries/outbox.js';
+import { insertOutboxEvent } from '../shared/db/queries/outbox.js';
 import { insertReactions } from '../shared/db/queries/reactions.js';
 import { createEvent, InvalidEventError } from '../shared/events/create-event.js';
 import type { DomainEvent } from '../shared/events/event-schemas.js';
@@ -17,10 +17,13 @@ import { startAuditWorker } from '../workers/audit/start-audit-worker.js';
 import { writeAuditLog } from '../workers/audit/write-audit-log.js';
 import { parseJobPayload } from '../workers/create-worker.js';
 import { settleBatch } from '../workers/relay/settle-batch.js';
+import { loadLoginFeatures } from '../shared/domain/anomaly/login-features.js';
+import { scoreLoginAttempt } from '../shared/domain/anomaly/score-login-attempt.js';
 import { removeTestKeys, testPrefix } from './support/redis-keys.js';
 import { testApp } from './support/hooks.js';
 import { registerUser, request } from './support/http.js';
 import { waitFor } from './support/wait-for.js';
+import { claimedRowsOf } from './support/mail-harness.js';
 
 interface AuditRow {
   id: string;
@@ -129,15 +132,6 @@ describe('audit', () => {
   });
 
   describe('audit rows written by the relay when it marks an event published', () => {
-    /** The user's outbox rows as the relay's claim reads them. */
-    async function claimedRowsOf(userId: string): Promise<ClaimedOutboxRow[]> {
-      const { rows } = await pool().query<ClaimedOutboxRow>(
-        'SELECT id, event_id, topic, type, payload::text AS body, created_at FROM outbox WHERE aggregate_id = $1 ORDER BY id',
-        [userId],
-      );
-      return rows;
-    }
-
     async function reactionsOf(eventIds: string[]) {
       const { rows } = await pool().query<{ event_id: string; job_name: string; enqueued_at: Date | null; completed_at: Date | null }>(
         'SELECT event_id, job_name, enqueued_at, completed_at FROM reactions WHERE event_id = ANY($1::uuid[]) ORDER BY event_id, job_name',
@@ -146,24 +140,36 @@ describe('audit', () => {
       return rows;
     }
 
-    it('writes the same rows the audit worker writes, completes their reactions, and leaves only the others to be enqueued', async () => {
+    it('writes the same rows the audit worker writes, scores plain sign-ins, completes those reactions, and leaves only the others to be enqueued', async () => {
       const user = await registerUser();
       expect((await request('POST', '/login', { json: { email: user.email, password: user.password } })).status).to.equal(200);
       expect((await request('POST', '/login', { json: { email: user.email, password: `${user.password}-wrong` } })).status).to.equal(401);
       const claimed = await claimedRowsOf(user.userId);
       expect(claimed.map((row) => row.type)).to.have.members(['UserRegistered', 'LoginSucceeded', 'LoginFailed']);
 
-      const settled = await settleBatch(pool(), { confirmed: claimed, failures: [] }, 5);
-      // The audit reactions are done; the mail and the scoring are left to their queues.
-      expect(settled.reactions.map((reaction) => reaction.job_name).sort()).to.deep.equal(['score-login', 'score-login', 'send-verification-mail']);
+      const settled = await settleBatch(pool(), { confirmed: claimed, failures: [] }, { maxAttempts: 5, anomaly: testApp().services.config.anomaly });
+      // The audit rows and the plain scores are done; only the mail is left to its queue.
+      expect(settled.reactions.map((reaction) => reaction.job_name)).to.deep.equal(['send-verification-mail']);
       const reactions = await reactionsOf(claimed.map((row) => row.event_id));
-      const audit = reactions.filter((reaction) => reaction.job_name === 'write-audit-log');
-      expect(audit).to.have.length(3);
-      for (const reaction of audit) {
+      const done = reactions.filter((reaction) => reaction.job_name === 'write-audit-log' || reaction.job_name === 'score-login');
+      expect(done).to.have.length(5);
+      for (const reaction of done) {
         expect(reaction.completed_at).to.be.instanceOf(Date);
         expect(reaction.enqueued_at).to.equal(null);
       }
-      for (const reaction of reactions.filter((r) => r.job_name !== 'write-audit-log')) expect(reaction.completed_at).to.equal(null);
+      expect(reactions.find((r) => r.job_name === 'send-verification-mail')!.completed_at).to.equal(null);
+      // Each attempt holds the score the anomaly worker would have given it.
+      const { rows: attempts } = await pool().query<{ id: string; success: boolean; risk_score: number | null; risk_reasons: unknown; scored_at: Date | null }>(
+        'SELECT id::text, success, risk_score, risk_reasons, scored_at FROM login_attempts WHERE user_id = $1',
+        [user.userId],
+      );
+      expect(attempts).to.have.length(2);
+      for (const attempt of attempts) {
+        const features = await loadLoginFeatures(pool(), testApp().services.config.anomaly, attempt.id);
+        const expected = scoreLoginAttempt(features!.features, { dormantDays: testApp().services.config.anomaly.dormantDays });
+        expect(attempt.scored_at).to.be.instanceOf(Date);
+        expect({ score: attempt.risk_score, reasons: attempt.risk_reasons }).to.deep.equal(expected);
+      }
 
       const rows = await auditRowsOf(user.userId);
       expect(rows).to.have.length(3);
@@ -188,7 +194,7 @@ describe('audit', () => {
       for (const event of [good, bad]) await insertOutboxEvent(pool(), event);
       // Written some other way (an older release, a hand-made row): data the schema refuses.
       await pool().query(`UPDATE outbox SET payload = jsonb_set(payload, '{data,fields}', '42') WHERE event_id = $1`, [bad.event_id]);
-      const settled = await settleBatch(pool(), { confirmed: await claimedRowsOf(userId), failures: [] }, 5);
+      const settled = await settleBatch(pool(), { confirmed: await claimedRowsOf(userId), failures: [] }, { maxAttempts: 5, anomaly: testApp().services.config.anomaly });
       expect(settled.reactions.map((reaction) => [reaction.event_id, reaction.job_name])).to.deep.equal([[bad.event_id, 'write-audit-log']]);
       expect((await auditRowsOf(userId)).map((row) => row.event_id)).to.deep.equal([good.event_id]);
       const { rows } = await pool().query('SELECT event_id FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL', [userId]);
@@ -205,11 +211,11 @@ describe('audit', () => {
       await pool().query('UPDATE outbox SET reactions_at = now() WHERE event_id = $1', [swept.event_id]);
       const claimed = await claimedRowsOf(userId);
 
-      const first = await settleBatch(pool(), { confirmed: claimed, failures: [] }, 5);
+      const first = await settleBatch(pool(), { confirmed: claimed, failures: [] }, { maxAttempts: 5, anomaly: testApp().services.config.anomaly });
       expect(first.reactions.map((reaction) => reaction.job_name)).to.deep.equal(['send-password-changed-mail']);
       // Published again (a lost commit, a replay): the mark finds the row published and adds nothing.
       await pool().query('UPDATE outbox SET published_at = NULL WHERE event_id = $1', [twice.event_id]);
-      const second = await settleBatch(pool(), { confirmed: claimed, failures: [] }, 5);
+      const second = await settleBatch(pool(), { confirmed: claimed, failures: [] }, { maxAttempts: 5, anomaly: testApp().services.config.anomaly });
       expect(second.reactions).to.deep.equal([]);
       expect((await auditRowsOf(userId)).map((row) => row.event_id)).to.deep.equal([twice.event_id]);
 

@@ -76,6 +76,15 @@ const EVENT_REACTIONS: { [T in EventType]?: Array<JobsTaking<T>> } = {
  */
 export const AUDITED_AT_MARK = 'write-audit-log' satisfies JobName;
 
+/**
+ * The other reaction the relay performs at the mark: a sign-in whose assessment only
+ * stores its score (no guard to begin or release, no notice owed; nearly every one) has
+ * it stored by the mark's statement (assessPlainLoginAttempts), so a plain sign-in costs
+ * no BullMQ job. The anomaly worker still runs the jobs of those that act, and of events
+ * whose reactions the mark did not record.
+ */
+export const SCORED_AT_MARK = 'score-login' satisfies JobName;
+
 export function reactionsFor(type: EventType): JobName[] {
   return [...(EVENT_REACTIONS[type] ?? []), 'write-audit-log'];
 }

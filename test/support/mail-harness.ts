@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Config } from '../../shared/config/config.js';
+import type { ClaimedOutboxRow } from '../../shared/db/queries/outbox.js';
 import type { DomainEvent } from '../../shared/events/event-schemas.js';
 import type { Component } from '../../shared/process/boot.js';
 import { createQueueSet } from '../../shared/queues/queue-set.js';
@@ -109,6 +110,15 @@ export async function outboxEventsOf(userId: string): Promise<DomainEvent[]> {
     [userId],
   );
   return rows.map((row) => row.payload);
+}
+
+/** The user's outbox rows as the relay's claim reads them, oldest first. */
+export async function claimedRowsOf(userId: string): Promise<ClaimedOutboxRow[]> {
+  const { rows } = await testApp().services.pool.query<ClaimedOutboxRow>(
+    'SELECT id, event_id, topic, type, payload::text AS body, created_at FROM outbox WHERE aggregate_id = $1 ORDER BY id',
+    [userId],
+  );
+  return rows;
 }
 
 /** Lets the pipeline run for a while (to assert that nothing more arrives). */

@@ -3,7 +3,7 @@ import type { Pool } from '../../shared/db/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import type { PublishOutcome } from './publish-batch.js';
 import type { ReactionLane } from './reaction-lane.js';
-import { settleBatch } from './settle-batch.js';
+import { settleBatch, type SettleSettings } from './settle-batch.js';
 
 interface Waiting {
   outcome: PublishOutcome;
@@ -23,7 +23,7 @@ export class BatchSettler {
     private readonly pool: Pool,
     private readonly lane: ReactionLane,
     private readonly log: Logger,
-    private readonly maxAttempts: number,
+    private readonly settings: SettleSettings,
   ) {}
 
   /** Resolves once the batch is settled (or failed to be, logged); never rejects. */
@@ -50,7 +50,7 @@ export class BatchSettler {
     const { log } = this;
     const started = performance.now();
     try {
-      const settled = await settleBatch(this.pool, outcome, this.maxAttempts);
+      const settled = await settleBatch(this.pool, outcome, this.settings);
       log.debug(
         { batches, published: outcome.confirmed.length, failed: outcome.failures.length, settle_ms: Math.round(performance.now() - started) },
         'outbox batches settled',

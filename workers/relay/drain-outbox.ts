@@ -20,6 +20,8 @@ export interface DrainContext {
   backlog: { active: boolean };
   wake: WakeSignal;
   settings: Config['relay'];
+  /** How sign-ins are scored: the mark scores the plain ones (settleBatch). */
+  anomaly: Config['anomaly'];
   log: Logger;
   /** Resolves when the relay is asked to stop. */
   stopped: Promise<void>;
@@ -57,7 +59,7 @@ export async function drainOutbox(ctx: DrainContext, leadership: Leadership): Pr
   // most inflightBatches, so the broker's window does not wait on PostgreSQL and vice versa.
   const publishing = new Set<Promise<unknown>>();
   const settling = new Set<Promise<unknown>>();
-  const settler = new BatchSettler(ctx.pool, ctx.lane, log, settings.maxAttempts);
+  const settler = new BatchSettler(ctx.pool, ctx.lane, log, { maxAttempts: settings.maxAttempts, anomaly: ctx.anomaly });
   const track = (set: Set<Promise<unknown>>, task: Promise<unknown>) => {
     set.add(task);
     const forget = () => void set.delete(task);

@@ -1,9 +1,11 @@
+import type { Config } from '../../shared/config/config.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { markOutboxPublished, recordOutboxFailures, type MarkAuditRow, type OutboxFailureState } from '../../shared/db/queries/outbox.js';
+import { assessPlainLoginAttempts } from '../../shared/domain/anomaly/assess-login-attempt.js';
 import { attemptOf, auditEntry } from '../audit/audit-entry.js';
 import type { Reaction } from '../../shared/db/queries/reactions.js';
 import type { DomainEvent } from '../../shared/events/event-schemas.js';
-import { AUDITED_AT_MARK, JOB_PAYLOAD_SCHEMAS, REACTION_JOBS, type JobName } from '../../shared/queues/jobs.js';
+import { AUDITED_AT_MARK, JOB_PAYLOAD_SCHEMAS, REACTION_JOBS, SCORED_AT_MARK, reactionsFor, type JobName, type JobPayloads } from '../../shared/queues/jobs.js';
 import type { PublishOutcome } from './publish-batch.js';
 
 export interface SettledBatch {
@@ -13,16 +15,28 @@ export interface SettledBatch {
   failed: OutboxFailureState[];
 }
 
+export interface SettleSettings {
+  /** Publish failures after which a row is set aside (Config['relay'].maxAttempts). */
+  maxAttempts: number;
+  /** How sign-ins are scored, for those the mark scores itself. */
+  anomaly: Config['anomaly'];
+}
+
 /**
- * The event's audit row (auditEntry) from the stored event read as the audit job reads it,
- * its client address left to the mark to read from the attempt a login event names.
- * Undefined for a payload the job's schema refuses: its reaction then goes to its job,
- * which gives it up visibly, rather than failing the whole batch's mark.
+ * The events whose reaction `job` the mark may perform, parsed as that job parses its
+ * payload. A payload the job's schema refuses is left out: its reaction then goes to its
+ * job, which gives it up visibly, rather than failing the whole batch's mark.
  */
-function markAuditRow(stored: unknown): MarkAuditRow | undefined {
-  const parsed = JOB_PAYLOAD_SCHEMAS[AUDITED_AT_MARK].safeParse(stored);
-  if (!parsed.success) return undefined;
-  const event = parsed.data;
+function payloadsOf<N extends JobName>(job: N, events: Iterable<DomainEvent>): Array<JobPayloads[N]> {
+  const reacting = [...events].filter((event) => reactionsFor(event.type).includes(job));
+  return reacting.flatMap((event) => {
+    const parsed = JOB_PAYLOAD_SCHEMAS[job].safeParse(event);
+    return parsed.success ? [parsed.data as JobPayloads[N]] : [];
+  });
+}
+
+/** The event's audit row (auditEntry), its client address left to the mark to read from the attempt a login event names. */
+function markAuditRow(event: JobPayloads[typeof AUDITED_AT_MARK]): MarkAuditRow {
   const { eventId, userId, actorId, action, metadata, createdAt } = auditEntry(event, null);
   return { eventId, userId, actorId, action, metadata, createdAt, attemptId: attemptOf(event) };
 }
@@ -30,18 +44,20 @@ function markAuditRow(stored: unknown): MarkAuditRow | undefined {
 /**
  * The relay's second step: marks only the confirmed rows published and records, with
  * them, the reactions each event owes (reactionsFor its type, the event as payload),
- * writing their audit rows at once (AUDITED_AT_MARK), in one statement; then counts the
- * failures, if any, in another. Each commits on its own: they concern different rows.
- * The reactions returned are those still to be enqueued.
+ * performing two at once in the same statement: every audit row (AUDITED_AT_MARK), and
+ * the score of each plain sign-in (SCORED_AT_MARK, its features read just before); then
+ * counts the failures, if any, in another. Each commits on its own: they concern
+ * different rows. The reactions returned are those still to be enqueued.
  */
-export async function settleBatch(pool: Pool, outcome: PublishOutcome, maxAttempts: number): Promise<SettledBatch> {
+export async function settleBatch(pool: Pool, outcome: PublishOutcome, settings: SettleSettings): Promise<SettledBatch> {
   const { confirmed, failures } = outcome;
   if (confirmed.length === 0 && failures.length === 0) return { reactions: [], failed: [] };
   const events = new Map<string, DomainEvent>();
   for (const row of confirmed) events.set(row.event_id, JSON.parse(row.body) as DomainEvent);
-  const audit = [...events.values()].flatMap((event) => markAuditRow(event) ?? []);
-  const recorded = await markOutboxPublished(pool, confirmed.map((row) => row.id), REACTION_JOBS, audit);
-  const failed = await recordOutboxFailures(pool, failures, maxAttempts);
+  const audit = payloadsOf(AUDITED_AT_MARK, events.values()).map(markAuditRow);
+  const scores = await assessPlainLoginAttempts(pool, settings.anomaly, payloadsOf(SCORED_AT_MARK, events.values()));
+  const recorded = await markOutboxPublished(pool, confirmed.map((row) => row.id), REACTION_JOBS, { audit, scores });
+  const failed = await recordOutboxFailures(pool, failures, settings.maxAttempts);
   const reactions = recorded.map(({ event_id, job_name }) => ({ event_id, job_name: job_name as JobName, payload: events.get(event_id)! }));
   return { reactions, failed };
 }

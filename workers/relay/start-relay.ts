@@ -64,6 +64,7 @@ export async function startRelay(deps: Pick<Services, 'config' | 'log' | 'pool' 
     backlog,
     wake: new WakeSignal(),
     settings,
+    anomaly: config.anomaly,
     log,
     stopped: new Promise((resolve) => abort.signal.addEventListener('abort', () => resolve())),
     isStopping: () => abort.signal.aborted,

@@ -41,23 +41,23 @@ export interface LoginAttemptFeatureRow {
 }
 
 /**
- * Reads attempt `id` and what came before it (ids below it: the answer does not change
- * when the attempt is scored again later). account_failures and ip_failures count
+ * Reads the attempts `ids` and what came before each (ids below it: the answer does not
+ * change when the attempt is scored again later). account_failures and ip_failures count
  * earlier failures within velocitySeconds; guard_window_failures counts the account's
- * failures within guardSeconds up to and including this attempt.
+ * failures within guardSeconds up to and including the attempt. Missing ids are absent.
  */
 export async function findLoginAttemptFeatures(
   db: Queryable,
-  id: string,
+  ids: string[],
   windows: { velocitySeconds: number; guardSeconds: number },
-): Promise<LoginAttemptFeatureRow | undefined> {
+): Promise<LoginAttemptFeatureRow[]> {
   // Every look at the past is an indexed probe that stops at its first match, so the
   // cost does not grow with the account's history: the last earlier success
   // (login_attempts_user_successes_idx), a success from this prefix or user agent (the
   // partial indexes of 006), and failures within the windows.
   const { rows } = await db.query<LoginAttemptFeatureRow>({
     name: 'find-login-attempt-features',
-    text: `WITH a AS (SELECT * FROM login_attempts WHERE id = $1)
+    text: `WITH a AS (SELECT * FROM login_attempts WHERE id = ANY($1::bigint[]))
      SELECT a.id, a.user_id, a.success, host(a.ip_addr) AS ip_addr, a.user_agent, a.created_at,
             last_success.created_at IS NOT NULL AS has_prior_success,
             EXISTS (SELECT 1 FROM login_attempts p
@@ -80,9 +80,9 @@ export async function findLoginAttemptFeatures(
               SELECT p.created_at FROM login_attempts p
                WHERE p.user_id = a.user_id AND p.success AND p.id < a.id
                ORDER BY p.id DESC LIMIT 1) last_success ON true`,
-    values: [id, windows.velocitySeconds, windows.guardSeconds],
+    values: [ids, windows.velocitySeconds, windows.guardSeconds],
   });
-  return rows[0];
+  return rows;
 }
 
 /** Stores an attempt's risk score and its reasons (a re-score overwrites with the same). */

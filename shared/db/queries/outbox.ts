@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { Queryable } from '../pool.js';
 import type { NewAuditLog } from './audit-logs.js';
 import type { Reaction } from './reactions.js';
-import { AUDITED_AT_MARK } from '../../queues/jobs.js';
+import { AUDITED_AT_MARK, SCORED_AT_MARK } from '../../queues/jobs.js';
 
 /** Writes an event in the caller's transaction, beside the change it describes; the relay publishes it to EVENTS_EXCHANGE. */
 export async function insertOutboxEvent(db: Queryable, event: DomainEvent): Promise<void> {
@@ -93,29 +93,48 @@ export interface MarkAuditRow extends Omit<NewAuditLog, 'ip'> {
 }
 
 /**
+ * The risk score of a login event's attempt, stored by the mark itself (SCORED_AT_MARK)
+ * when storing it is all the assessment does; score null: the attempt is gone or names
+ * no account, so there is nothing to store and the reaction is simply done.
+ */
+export interface MarkScoreRow {
+  eventId: string;
+  attemptId: string;
+  score: number | null;
+  reasons: unknown[];
+}
+
+/** The reactions the mark performs itself, each for the events listed. */
+export interface PerformedAtMark {
+  audit: MarkAuditRow[];
+  scores: MarkScoreRow[];
+}
+
+/**
  * Marks confirmed rows published and, in the same statement, records the reactions each
  * newly published event owes (`jobs`: event type -> job names), each carrying the
  * stored event as its payload, unless recordOutboxReactions recorded them already (while
  * the broker refused or lacked the event). A row already marked stays as it was and adds
- * nothing. The audit reaction of an event whose row comes in `audit` is performed here
- * too: its audit_logs row (the client address from the attempt it names) is inserted
- * and the reaction recorded as completed, in the same statement, so it needs no job; an
- * event whose reactions were recorded earlier keeps its queued one. Returns the reactions
- * recorded and still to be done.
+ * nothing. Two reactions are performed here too, for the events `performed` lists: the
+ * audit row (the client address from the attempt it names) is inserted, and a plain
+ * sign-in's risk score stored; each such reaction is recorded as completed in the same
+ * statement, so it needs no job. An event whose reactions were recorded earlier keeps
+ * its queued ones. Returns the reactions recorded and still to be done.
  *
  * Run on its own (not in a caller's transaction), it commits without waiting for the WAL
  * flush (set_config(..., true) is local to the statement's own transaction): should a
  * crash lose the commit, the rows are simply published again (consumers dedupe by
- * message_id) and their reactions and audit rows recorded then. One round trip, no
- * BEGIN, SET, COMMIT.
+ * message_id) and their reactions, audit rows and scores recorded then. One round trip,
+ * no BEGIN, SET, COMMIT.
  */
 export async function markOutboxPublished(
   db: Queryable,
   ids: string[],
   jobs: ReactionJobs,
-  audit: MarkAuditRow[] = [],
+  performed: PerformedAtMark = { audit: [], scores: [] },
 ): Promise<Array<{ event_id: string; job_name: string }>> {
   if (ids.length === 0) return [];
+  const { audit, scores } = performed;
   const { rows } = await db.query<{ event_id: string; job_name: string }>({
     name: 'mark-outbox-published',
     text: `WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true)),
@@ -126,10 +145,13 @@ export async function markOutboxPublished(
      audit AS (
        SELECT * FROM unnest($5::uuid[], $6::uuid[], $7::uuid[], $8::text[], $9::jsonb[], $10::timestamptz[], $11::bigint[])
          AS a(event_id, user_id, actor_id, action, metadata, created_at, attempt_id)),
+     scores AS (
+       SELECT * FROM unnest($12::uuid[], $13::bigint[], $14::int[], $15::jsonb[]) AS s(event_id, attempt_id, score, reasons)),
      recorded AS (
        INSERT INTO reactions (event_id, job_name, payload, completed_at)
        SELECT p.event_id, j.job_name, p.payload,
-              CASE WHEN j.job_name = $4 AND EXISTS (SELECT FROM audit a WHERE a.event_id = p.event_id) THEN now() END
+              CASE WHEN j.job_name = $4 AND EXISTS (SELECT FROM audit a WHERE a.event_id = p.event_id) THEN now()
+                   WHEN j.job_name = $16 AND EXISTS (SELECT FROM scores s WHERE s.event_id = p.event_id) THEN now() END
          FROM published p JOIN unnest($2::text[], $3::text[]) AS j(type, job_name) ON j.type = p.type
        ON CONFLICT DO NOTHING
        RETURNING event_id, job_name, completed_at IS NOT NULL AS done),
@@ -138,7 +160,11 @@ export async function markOutboxPublished(
        SELECT a.event_id, a.user_id, a.actor_id, a.action, host(la.ip_addr)::inet, a.metadata, a.created_at
          FROM recorded r JOIN audit a ON a.event_id = r.event_id AND r.job_name = $4 AND r.done
          LEFT JOIN login_attempts la ON la.id = a.attempt_id
-       ON CONFLICT (event_id) DO NOTHING)
+       ON CONFLICT (event_id) DO NOTHING),
+     scored AS (
+       UPDATE login_attempts la SET risk_score = s.score, risk_reasons = s.reasons, scored_at = now()
+         FROM recorded r JOIN scores s ON s.event_id = r.event_id AND r.job_name = $16 AND r.done
+        WHERE la.id = s.attempt_id AND s.score IS NOT NULL)
      SELECT event_id, job_name FROM recorded WHERE NOT done`,
     values: [
       ids,
@@ -152,6 +178,11 @@ export async function markOutboxPublished(
       audit.map((row) => JSON.stringify(row.metadata)),
       audit.map((row) => row.createdAt),
       audit.map((row) => row.attemptId),
+      scores.map((row) => row.eventId),
+      scores.map((row) => row.attemptId),
+      scores.map((row) => row.score),
+      scores.map((row) => JSON.stringify(row.reasons)),
+      SCORED_AT_MARK,
     ],
   });
   return rows;

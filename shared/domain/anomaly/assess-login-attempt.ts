@@ -1,10 +1,11 @@
 import type { Config } from '../../config/config.js';
-import type { Pool, PoolClient } from '../../db/pool.js';
+import type { Pool, PoolClient, Queryable } from '../../db/pool.js';
 import { storeLoginAttemptScoreCompletingReaction, updateLoginAttemptScore } from '../../db/queries/login-attempts.js';
+import type { MarkScoreRow } from '../../db/queries/outbox.js';
 import { insertReactions, type Reaction } from '../../db/queries/reactions.js';
 import type { JobPayloads } from '../../queues/jobs.js';
 import { guardAccountOnFailureBurst, isFailureBurst, releaseLapsedGuard } from './guard-account.js';
-import { loadLoginFeatures, type ScoredAttempt } from './login-features.js';
+import { loadLoginFeatures, loadLoginFeaturesOf, type ScoredAttempt } from './login-features.js';
 import { scoreLoginAttempt, type RiskScore } from './score-login-attempt.js';
 
 export interface Assessment extends RiskScore {
@@ -61,6 +62,12 @@ function actsBeyondScore(settings: Config['anomaly'], event: JobPayloads['score-
   return owesSignInNotice(settings, event, attempt, risk);
 }
 
+/** The attempt's risk when storing it is all its assessment does; undefined when the assessment acts. */
+function plainRisk(settings: Config['anomaly'], event: JobPayloads['score-login'], attempt: ScoredAttempt): RiskScore | undefined {
+  const risk = scoreLoginAttempt(attempt.features, { dormantDays: settings.dormantDays });
+  return actsBeyondScore(settings, event, attempt, risk) ? undefined : risk;
+}
+
 /**
  * The common case of assessLoginAttempt in two statements instead of a transaction of
  * five: the features are read on their own (they depend only on the attempts before this
@@ -76,9 +83,31 @@ export async function assessPlainLoginAttempt(
   event: JobPayloads['score-login'],
 ): Promise<Assessment | undefined> {
   const attempt = await loadLoginFeatures(pool, settings, event.data.attempt_id);
-  if (!attempt) return undefined;
-  const risk = scoreLoginAttempt(attempt.features, { dormantDays: settings.dormantDays });
-  if (actsBeyondScore(settings, event, attempt, risk)) return undefined;
+  const risk = attempt && plainRisk(settings, event, attempt);
+  if (!attempt || !risk) return undefined;
   const stored = await storeLoginAttemptScoreCompletingReaction(pool, attempt.id, risk.score, risk.reasons, event.event_id);
   return stored ? { ...risk, guarded: false, followUps: [] } : undefined;
+}
+
+/**
+ * The plain assessments (storing the score is all they do) of a batch of score-login
+ * events, their features read in one statement, for the relay to store with the mark
+ * that records the reactions (SCORED_AT_MARK), so a plain sign-in costs no job. An event
+ * whose attempt is gone or names no account has nothing to score (score null), and its
+ * reaction is done, as the worker's would be. Events whose assessment acts are left
+ * out: their jobs take the transactional path (assessLoginAttempt).
+ */
+export async function assessPlainLoginAttempts(
+  db: Queryable,
+  settings: Config['anomaly'],
+  events: Array<JobPayloads['score-login']>,
+): Promise<MarkScoreRow[]> {
+  if (events.length === 0) return [];
+  const attempts = await loadLoginFeaturesOf(db, settings, events.map((event) => event.data.attempt_id));
+  return events.flatMap((event): MarkScoreRow[] => {
+    const attempt = attempts.get(event.data.attempt_id);
+    if (!attempt) return [{ eventId: event.event_id, attemptId: event.data.attempt_id, score: null, reasons: [] }];
+    const risk = plainRisk(settings, event, attempt);
+    return risk ? [{ eventId: event.event_id, attemptId: attempt.id, ...risk }] : [];
+  });
 }

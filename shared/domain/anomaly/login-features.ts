@@ -16,33 +16,43 @@ export interface ScoredAttempt {
 }
 
 /**
- * The features of one attempt derived in SQL from the account's history in
- * login_attempts; undefined when the attempt is gone (pruned) or belongs to no account.
+ * The features of attempts derived in SQL from their accounts' history in
+ * login_attempts, by attempt id; an attempt that is gone (pruned) or belongs to no
+ * account is absent.
  */
-export async function loadLoginFeatures(
+export async function loadLoginFeaturesOf(
   db: Queryable,
   settings: Config['anomaly'],
-  attemptId: string,
-): Promise<ScoredAttempt | undefined> {
-  const row = await findLoginAttemptFeatures(db, attemptId, {
+  attemptIds: string[],
+): Promise<Map<string, ScoredAttempt>> {
+  const rows = await findLoginAttemptFeatures(db, attemptIds, {
     velocitySeconds: settings.velocityWindowSeconds,
     guardSeconds: settings.guardWindowSeconds,
   });
-  if (!row?.user_id) return undefined;
-  return {
-    id: row.id,
-    userId: row.user_id,
-    success: row.success,
-    createdAt: row.created_at,
-    guardWindowFailures: row.guard_window_failures,
-    guardLapsed: row.guard_lapsed,
-    features: {
-      hasPriorSuccess: row.has_prior_success,
-      newIpPrefix: !row.known_ip_prefix,
-      newUserAgent: !row.known_user_agent,
-      accountFailures: row.account_failures,
-      ipFailures: row.ip_failures,
-      secondsSinceLastSuccess: row.seconds_since_last_success,
-    },
-  };
+  const attempts = new Map<string, ScoredAttempt>();
+  for (const row of rows) {
+    if (!row.user_id) continue;
+    attempts.set(row.id, {
+      id: row.id,
+      userId: row.user_id,
+      success: row.success,
+      createdAt: row.created_at,
+      guardWindowFailures: row.guard_window_failures,
+      guardLapsed: row.guard_lapsed,
+      features: {
+        hasPriorSuccess: row.has_prior_success,
+        newIpPrefix: !row.known_ip_prefix,
+        newUserAgent: !row.known_user_agent,
+        accountFailures: row.account_failures,
+        ipFailures: row.ip_failures,
+        secondsSinceLastSuccess: row.seconds_since_last_success,
+      },
+    });
+  }
+  return attempts;
+}
+
+/** loadLoginFeaturesOf one attempt; undefined when it is gone or belongs to no account. */
+export async function loadLoginFeatures(db: Queryable, settings: Config['anomaly'], attemptId: string): Promise<ScoredAttempt | undefined> {
+  return (await loadLoginFeaturesOf(db, settings, [attemptId])).get(attemptId);
 }
