@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { accountLimitKey, ipLimitKey, networkLimitKey } from './client-keys.js';
 import { KnownNetworks } from './known-networks.js';
 import { countLimits, defineLimitScripts, releaseLimits, type StoredLimit } from './count-limits.js';
+import { progressiveDelayMs, type CountedLimit } from './progressive-delay.js';
 import { rateLimitedError } from './rate-limited-error.js';
 
 /** Who a request is counted against; a limit whose key is not given does not apply. */
@@ -72,12 +73,9 @@ interface Target {
 }
 
 /** A point taken, and where it goes back. */
-interface Counted {
+interface Counted extends CountedLimit {
   step: number;
-  key: RateLimitKey;
   id: string;
-  consumed: number;
-  points: number;
   /** The limiter that took it, or for a point the script took in Redis, the stand-in that answers when Redis cannot take it back. */
   limiter: RateLimiterAbstract;
   /** The counter the script took it from. */
@@ -87,7 +85,8 @@ interface Counted {
 const quietly = (work: Promise<unknown>) => work.catch(() => undefined);
 
 /**
- * The rate limits of every action, counted in Redis so that all API instances share them.
+ * The rate limits of every action, counted in Redis so that all API instances share them:
+ * rate-limiter-flexible's counters, counted by one script per request (count-limits.ts).
  * Each limit has a per-process in-memory stand-in (rate-limiter-flexible's insurance
  * limiter) that answers while Redis is down or slow, so logins keep working and the
  * limits still hold per process.
@@ -265,25 +264,9 @@ export class RateLimits {
     });
   }
 
-  /**
-   * Progressive delay: once an account's limit (account, ip_account) has counted a
-   * quarter of its points in failures (at least one; the first one, with the defaults),
-   * each further counted request waits baseMs, doubled per failure, up to maxMs, so a
-   * person who mistypes waits seconds and gets in while guessing slows down until the
-   * 429. The IP limit, shared by everyone behind one address, delays only past half of
-   * its points. Fractions of the points, so a raised RATE_LIMIT_SCALE moves them along.
-   */
-  private delayFor(counted: Counted[]): number {
-    const { baseMs, maxMs } = this.settings.delay;
-    const startsAfter = ({ key, points }: Counted) => (key === 'ip' ? Math.floor(points / 2) : Math.max(1, Math.floor(points / 4)));
-    const over = Math.max(-1, ...counted.map((limit) => limit.consumed - 1 - startsAfter(limit)));
-    if (over < 0 || baseMs === 0) return 0;
-    return Math.min(maxMs, baseMs * 2 ** Math.min(over, 20));
-  }
-
   private pass(counted: Counted[]): RateLimitPass {
     const release = (refund: readonly RateLimitKey[], clear: readonly RateLimitKey[]) => this.release(counted, refund, clear);
-    return { delayMs: this.delayFor(counted), refund: (keys = RATE_LIMIT_KEYS) => release(keys, []), release };
+    return { delayMs: progressiveDelayMs(counted, this.settings.delay), refund: (keys = RATE_LIMIT_KEYS) => release(keys, []), release };
   }
 
   /**
