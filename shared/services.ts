@@ -61,7 +61,7 @@ export function createServices(config: Config, log: Logger): Services & { init()
   const pool = createPool(config.database);
   const databaseOutage = watchDatabaseOutage(pool, log);
   // The API side fails fast when Redis is away instead of queueing commands. Commands sent
-  // in the same tick (a refund of several limit counters) go out in one write: on this kind
+  // in the same tick (concurrent requests' limit counts) go out in one write: on this kind
   // of host each socket write costs more than the command itself.
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, enableAutoPipelining: true });
   logRedisState(redis, log);

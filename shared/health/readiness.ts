@@ -2,6 +2,7 @@ import amqp from 'amqplib';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
 import type { Pool } from '../db/pool.js';
+import { withTimeout } from '../with-timeout.js';
 
 export type CheckState = 'ok' | 'degraded' | 'failed';
 
@@ -14,17 +15,9 @@ const TIMEOUT_MS = 1_000;
 /** A broker check opens a connection, so its answer is reused for this long. */
 const BROKER_CACHE_MS = 5_000;
 
-function withTimeout<T>(promise: Promise<T>, ms = TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 async function passes(check: () => Promise<unknown>): Promise<boolean> {
   try {
-    await withTimeout(check());
+    await withTimeout(check(), TIMEOUT_MS);
     return true;
   } catch {
     return false;

@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import { withTimeout } from '../with-timeout.js';
 
 /** A scrape waits this long at most for the state it reports (Redis or PostgreSQL away must not hang it). */
 export const SCRAPE_TIMEOUT_MS = 2_000;
@@ -17,14 +18,6 @@ export interface ScrapeGaugeSpec<T, L extends string> {
 /** Gauges registered by registerScrapeGauges; remove() takes them off the registry (the owner stopped). */
 export interface ScrapeGauges {
   remove(): void;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -1,12 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hasEmailSignedInFromIpPrefix } from '../db/queries/login-attempts.js';
-import { canonicalEmail } from '../domain/email-address.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import { loginUser, type ClientInfo, type Credentials, type SignInOutcome } from '../domain/login-user.js';
 import type { Logger } from '../logger.js';
 import { loginResultOf } from '../metrics/metrics.js';
 import type { Services } from '../services.js';
-import type { RateLimitPass } from './rate-limits.js';
+import { consumeSignInLimits, releaseSignInLimits } from './sign-in-limits.js';
 
 /** The outcomes loginUser records as failed attempts (login_attempts rows the anomaly guard counts). */
 const COUNTED_FAILURES: readonly ErrorCode[] = ['invalid_credentials', 'account_locked', 'account_disabled', 'password_reset_required'];
@@ -45,19 +43,8 @@ export async function loginWithLimits(deps: Deps, credentials: Credentials, clie
 }
 
 async function limitedLogin(deps: Deps, credentials: Credentials, client: ClientInfo, log?: Logger): Promise<SignInOutcome> {
-  const pass = await deps.rateLimits.consume(
-    'login',
-    { ip: client.ip, account: credentials.email },
-    { isKnownNetwork: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(credentials.email), client.ip), log },
-  );
   // The success limits are taken before the work too, and given back unless the password was right.
-  let successes: RateLimitPass;
-  try {
-    successes = await deps.rateLimits.consume('login_success', { ip: client.ip, account: credentials.email }, { log });
-  } catch (error) {
-    await pass.refund();
-    throw error;
-  }
+  const { pass, successes } = await consumeSignInLimits(deps, credentials.email, client.ip, log);
   if (pass.delayMs > 0) await sleep(pass.delayMs);
   let outcome: SignInOutcome;
   try {
@@ -67,6 +54,6 @@ async function limitedLogin(deps: Deps, credentials: Credentials, client: Client
     throw error;
   }
   // A second step still to come counts as a right password: its wrong codes have limits of their own.
-  await Promise.all([pass.refund(['ip', 'account']), pass.reset(['ip_account'])]);
+  await releaseSignInLimits(pass);
   return outcome;
 }

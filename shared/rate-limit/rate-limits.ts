@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import {
   RATE_LIMIT_ACTIONS,
   RATE_LIMIT_KEYS,
@@ -11,6 +11,9 @@ import {
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { accountLimitKey, ipLimitKey, networkLimitKey } from './client-keys.js';
+import { KnownNetworks } from './known-networks.js';
+import { countLimits, defineLimitScripts, releaseLimits, type StoredLimit } from './count-limits.js';
+import { progressiveDelayMs, type CountedLimit } from './progressive-delay.js';
 import { rateLimitedError } from './rate-limited-error.js';
 
 /** Who a request is counted against; a limit whose key is not given does not apply. */
@@ -32,11 +35,11 @@ export interface ConsumeOptions {
   log?: Logger;
 }
 
-/** How long the known-network check may take before it counts as "not known". */
-const KNOWN_NETWORK_TIMEOUT_MS = 1_000;
-
-/** How long a network that proved the owner (a completed password reset) keeps an account budget of its own. */
-const PROVEN_OWNER_SECONDS = 30 * 86_400;
+/** One action's limits among several counted in one call (consumeAll), in order. */
+export interface RateLimitStep extends Pick<ConsumeOptions, 'isKnownNetwork'> {
+  action: RateLimitAction;
+  subject: RateLimitSubject;
+}
 
 /** A counted request: what it consumed, to give back or clear once its outcome is known. */
 export interface RateLimitPass {
@@ -44,26 +47,53 @@ export interface RateLimitPass {
   delayMs: number;
   /** Gives the points back, as if the request had not been counted by these keys. */
   refund(keys?: readonly RateLimitKey[]): Promise<void>;
-  /** Clears these keys' counters altogether. */
-  reset(keys: readonly RateLimitKey[]): Promise<void>;
+  /** Gives back the points of the `refund` keys and clears the `clear` keys' counters altogether, in one round trip. */
+  release(refund: readonly RateLimitKey[], clear: readonly RateLimitKey[]): Promise<void>;
 }
 
-interface Counted {
-  key: RateLimitKey;
+/** One limit of one action: its Redis counter (through the library and the scripts alike) and its per-process stand-in. */
+interface Limit {
   limiter: RLWrapperTimeouts;
-  id: string;
-  consumed: number;
+  insurance: RateLimiterMemory;
+  keyPrefix: string;
   points: number;
+  seconds: number;
 }
+
+/** A limit one request is counted against. */
+interface Target {
+  step: number;
+  action: RateLimitAction;
+  key: RateLimitKey;
+  id: string;
+  limit: Limit;
+  ip: string | undefined;
+  /** Only on the account limit of a step that asks it (ConsumeOptions.isKnownNetwork). */
+  isKnownNetwork?: () => Promise<boolean>;
+}
+
+/** A point taken, and where it goes back. */
+interface Counted extends CountedLimit {
+  step: number;
+  id: string;
+  /** The limiter that took it, or for a point the script took in Redis, the stand-in that answers when Redis cannot take it back. */
+  limiter: RateLimiterAbstract;
+  /** The counter the script took it from. */
+  stored?: StoredLimit;
+}
+
+const quietly = (work: Promise<unknown>) => work.catch(() => undefined);
 
 /**
- * The rate limits of every action, counted in Redis so that all API instances share them.
+ * The rate limits of every action, counted in Redis so that all API instances share them:
+ * rate-limiter-flexible's counters, counted by one script per request (count-limits.ts).
  * Each limit has a per-process in-memory stand-in (rate-limiter-flexible's insurance
  * limiter) that answers while Redis is down or slow, so logins keep working and the
  * limits still hold per process.
  */
 export class RateLimits {
-  private readonly limiters = new Map<string, { limiter: RLWrapperTimeouts; points: number }>();
+  private readonly limiters = new Map<string, Limit>();
+  private readonly knownNetworks: KnownNetworks;
 
   constructor(
     private readonly settings: RateLimitSettings,
@@ -79,16 +109,22 @@ export class RateLimits {
         'RATE_LIMIT_LOGIN_ACCOUNT lets enough failures through to guard an account before a 429; keep its points below half of ANOMALY_GUARD_FAILURES',
       );
     }
+    this.knownNetworks = new KnownNetworks(redis, settings);
+    defineLimitScripts(redis);
     for (const action of RATE_LIMIT_ACTIONS) {
       for (const key of RATE_LIMIT_KEYS) {
         const rule = settings.rules[action][key];
         if (!rule) continue;
-        const options = { points: rule.points, duration: rule.seconds, keyPrefix: `{${settings.prefix}}:rl:${action}:${key}` };
-        const insuranceLimiter = new RateLimiterMemory(options);
-        const stored = new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter });
+        const keyPrefix = `{${settings.prefix}}:rl:${action}:${key}`;
+        const options = { points: rule.points, duration: rule.seconds, keyPrefix };
+        const insurance = new RateLimiterMemory(options);
+        const stored = new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: insurance });
         this.limiters.set(`${action}:${key}`, {
-          limiter: new RLWrapperTimeouts({ limiter: stored, timeoutMs: settings.redisTimeoutMs, insuranceLimiter }),
+          limiter: new RLWrapperTimeouts({ limiter: stored, timeoutMs: settings.redisTimeoutMs, insuranceLimiter: insurance }),
+          insurance,
+          keyPrefix,
           points: rule.points,
+          seconds: rule.seconds,
         });
       }
     }
@@ -106,40 +142,85 @@ export class RateLimits {
    * Redis, and the memory one client can cause is bounded by its IP limit's points.
    */
   async consume(action: RateLimitAction, subject: RateLimitSubject, options: ConsumeOptions = {}): Promise<RateLimitPass> {
-    const log = options.log ?? this.log;
-    const counted: Counted[] = [];
-    let retryAfterMs = 0;
-    for (const target of this.targets(action, subject)) {
-      let refusal = await this.consumeOne(target, counted, log, action);
-      if (refusal !== undefined && target.key === 'account' && options.isKnownNetwork && (await this.isKnownNetwork(action, target.id, subject.ip, options.isKnownNetwork, log))) {
-        refusal = await this.consumeOne({ ...target, id: `${target.id}|${networkLimitKey(subject.ip)}` }, counted, log, action);
-      }
-      if (refusal !== undefined) {
-        retryAfterMs = refusal;
-        break;
-      }
-    }
-    const pass = this.pass(counted);
-    if (retryAfterMs > 0) {
-      await pass.refund();
-      throw rateLimitedError(retryAfterMs / 1000);
-    }
-    return pass;
+    const [pass] = await this.consumeAll([{ action, subject, isKnownNetwork: options.isKnownNetwork }], options.log);
+    return pass!;
   }
 
   /**
-   * Takes a point from one limit, adding it to `counted`; the wait in ms when the limit
-   * refuses. A limit that cannot be counted at all (Redis and the per-process stand-in
-   * both failed) lets the request through rather than fail it.
+   * consume() for several actions in one go, the limits of each step after those of the
+   * step before, as one count: the first limit that refuses ends it and gives back every
+   * point taken before it, whichever step took it. One pass per step, in order.
+   *
+   * One Redis round trip counts them all (count-limits.ts). While Redis is down or later
+   * than redisTimeoutMs, each limit's per-process stand-in counts instead; when the
+   * known-network question must be asked, the limits from there on are counted one by one.
    */
-  private async consumeOne(target: Omit<Counted, 'consumed'>, counted: Counted[], log: Logger, action: RateLimitAction): Promise<number | undefined> {
+  async consumeAll(steps: readonly RateLimitStep[], log: Logger = this.log): Promise<RateLimitPass[]> {
+    const targets = steps.flatMap((step, index) => this.targets(index, step));
+    const counted: Counted[] = [];
+    const retryAfterMs = await this.count(targets, counted, log);
+    if (retryAfterMs !== undefined) {
+      await this.release(counted, RATE_LIMIT_KEYS, []);
+      throw rateLimitedError(retryAfterMs / 1000);
+    }
+    return steps.map((_, index) => this.pass(counted.filter((entry) => entry.step === index)));
+  }
+
+  /** Counts `targets` in order into `counted`; the wait in ms of the limit that refused, if one did. */
+  private async count(targets: readonly Target[], counted: Counted[], log: Logger): Promise<number | undefined> {
+    const stored = targets.map(({ id, limit, isKnownNetwork }): StoredLimit => ({ key: `${limit.keyPrefix}:${id}`, points: limit.points, seconds: limit.seconds, handsBack: isKnownNetwork !== undefined }));
+    const counts = await countLimits(this.redis, stored, this.settings.redisTimeoutMs);
+    // Redis away or late: the stand-ins count, as each limit's RLWrapperTimeouts answers after its timeout.
+    if (!counts) return this.countEach(targets, counted, log, ({ limit }) => limit.insurance);
+    const last = counts.length - 1;
+    const refusal = last >= 0 && counts[last]!.consumed > targets[last]!.limit.points ? Math.max(1, counts[last]!.msBeforeNext) : undefined;
+    const refuser = refusal === undefined ? undefined : targets[last]!;
+    // The script gave the earlier points back itself, unless the refuser may still let the request through.
+    if (refuser && !refuser.isKnownNetwork) return refusal;
+    for (const [i, { consumed }] of counts.slice(0, refuser ? last : undefined).entries()) {
+      const { step, key, id, limit } = targets[i]!;
+      counted.push({ step, key, id, consumed, points: limit.points, limiter: limit.insurance, stored: stored[i] });
+    }
+    if (!refuser) return undefined;
+    // Rare: the account limit refused a client whose network the account may know; one by one from here.
+    const byKey = ({ limit }: Target) => limit.limiter;
+    return (await this.throughKnownNetwork(refuser, refusal!, byKey(refuser), counted, log)) ?? this.countEach(targets.slice(last + 1), counted, log, byKey);
+  }
+
+  /** Counts `targets` one by one, each with the limiter `limiterOf` names; the wait in ms of the one that refused, if one did. */
+  private async countEach(targets: readonly Target[], counted: Counted[], log: Logger, limiterOf: (target: Target) => RateLimiterAbstract): Promise<number | undefined> {
+    for (const target of targets) {
+      const limiter = limiterOf(target);
+      const refusal = await this.consumeOne(target, target.id, limiter, counted, log);
+      const held = refusal === undefined ? undefined : await this.throughKnownNetwork(target, refusal, limiter, counted, log);
+      if (held !== undefined) return held;
+    }
+    return undefined;
+  }
+
+  /**
+   * A refusal by a limit that asks isKnownNetwork (the account limit): when the client's
+   * network is known to the account, the request is counted against that network's own
+   * account budget instead. The wait in ms if it still refuses.
+   */
+  private async throughKnownNetwork(target: Target, refusal: number, limiter: RateLimiterAbstract, counted: Counted[], log: Logger): Promise<number | undefined> {
+    if (!target.isKnownNetwork || !(await this.knownNetworks.isKnown(target.action, target.id, target.ip, target.isKnownNetwork, log))) return refusal;
+    return this.consumeOne(target, `${target.id}|${networkLimitKey(target.ip)}`, limiter, counted, log);
+  }
+
+  /**
+   * Takes a point from one limit under `id`, adding it to `counted`; the wait in ms when
+   * the limit refuses. A limit that cannot be counted at all (Redis and the per-process
+   * stand-in both failed) lets the request through rather than fail it.
+   */
+  private async consumeOne(target: Target, id: string, limiter: RateLimiterAbstract, counted: Counted[], log: Logger): Promise<number | undefined> {
     try {
-      const result = await target.limiter.consume(target.id);
-      counted.push({ ...target, consumed: result.consumedPoints });
+      const result = await limiter.consume(id);
+      counted.push({ step: target.step, key: target.key, id, consumed: result.consumedPoints, points: target.limit.points, limiter });
       return undefined;
     } catch (error) {
       if (error instanceof RateLimiterRes) return Math.max(1, error.msBeforeNext);
-      log.warn({ action, key: target.key, reason: String(error) }, 'rate limit could not be counted');
+      log.warn({ action: target.action, key: target.key, reason: String(error) }, 'rate limit could not be counted');
       return undefined;
     }
   }
@@ -147,9 +228,9 @@ export class RateLimits {
   /**
    * After a step that proves the account's owner (a completed password reset) from `ip`:
    * the account limit of `action` is cleared, with that network's own budget, and the
-   * network counts as known to the account for PROVEN_OWNER_SECONDS, so guesses from
+   * network counts as known to the account for a while (KnownNetworks), so guesses from
    * elsewhere cannot lock the owner out again before their first sign-in records the
-   * network. One key per proof (and the proofs are limited themselves).
+   * network.
    */
   async liftAccountLimit(action: RateLimitAction, account: string, ip: string | undefined, log: Logger = this.log): Promise<void> {
     const found = this.limiters.get(`${action}:account`);
@@ -160,39 +241,14 @@ export class RateLimits {
       await Promise.all([
         found.limiter.delete(id),
         found.limiter.delete(`${id}|${network}`),
-        this.redis.set(this.provenOwnerKey(action, id, network), '1', 'EX', PROVEN_OWNER_SECONDS),
+        this.knownNetworks.prove(action, id, network),
       ]);
     } catch (error) {
       log.warn({ action, reason: String(error) }, 'the account limit could not be lifted after the owner proved themselves');
     }
   }
 
-  private provenOwnerKey(action: RateLimitAction, accountId: string, network: string): string {
-    return `{${this.settings.prefix}}:rl:${action}:owner:${accountId}|${network}`;
-  }
-
-  /** The client's network proved the owner (liftAccountLimit), or the caller knows it (a past sign-in from it). */
-  private async isKnownNetwork(action: RateLimitAction, accountId: string, ip: string | undefined, question: () => Promise<boolean>, log: Logger): Promise<boolean> {
-    const proven = await this.asks(async () => (await this.redis.exists(this.provenOwnerKey(action, accountId, networkLimitKey(ip)))) > 0, log, this.settings.redisTimeoutMs);
-    return proven || this.asks(question, log);
-  }
-
-  /** A question that cannot be answered in time (the database is away or slow, the input is garbage) is a no. */
-  private async asks(question: (() => Promise<boolean>) | undefined, log: Logger, timeoutMs = KNOWN_NETWORK_TIMEOUT_MS): Promise<boolean> {
-    if (!question) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    try {
-      return await Promise.race([question(), late]);
-    } catch (error) {
-      log.warn({ reason: (error as Error).message }, 'known-network check failed; the account limit holds');
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private targets(action: RateLimitAction, subject: RateLimitSubject) {
+  private targets(step: number, { action, subject, isKnownNetwork }: RateLimitStep): Target[] {
     const ip = ipLimitKey(subject.ip);
     const account = subject.account === undefined ? undefined : accountLimitKey(subject.account);
     const ids: Record<RateLimitKey, string | undefined> = {
@@ -201,39 +257,29 @@ export class RateLimits {
       ip_account: account === undefined ? undefined : `${ip}|${account}`,
     };
     return RATE_LIMIT_KEYS.flatMap((key) => {
-      const found = this.limiters.get(`${action}:${key}`);
+      const limit = this.limiters.get(`${action}:${key}`);
       const id = ids[key];
-      return found && id !== undefined ? [{ key, limiter: found.limiter, points: found.points, id }] : [];
+      if (!limit || id === undefined) return [];
+      return [{ step, action, key, id, limit, ip: subject.ip, isKnownNetwork: key === 'account' ? isKnownNetwork : undefined }];
     });
   }
 
-  /**
-   * Progressive delay: once an account's limit (account, ip_account) has counted a
-   * quarter of its points in failures (at least one; the first one, with the defaults),
-   * each further counted request waits baseMs, doubled per failure, up to maxMs, so a
-   * person who mistypes waits seconds and gets in while guessing slows down until the
-   * 429. The IP limit, shared by everyone behind one address, delays only past half of
-   * its points. Fractions of the points, so a raised RATE_LIMIT_SCALE moves them along.
-   */
-  private delayFor(counted: Counted[]): number {
-    const { baseMs, maxMs } = this.settings.delay;
-    const startsAfter = ({ key, points }: Counted) => (key === 'ip' ? Math.floor(points / 2) : Math.max(1, Math.floor(points / 4)));
-    const over = Math.max(-1, ...counted.map((limit) => limit.consumed - 1 - startsAfter(limit)));
-    if (over < 0 || baseMs === 0) return 0;
-    return Math.min(maxMs, baseMs * 2 ** Math.min(over, 20));
+  private pass(counted: Counted[]): RateLimitPass {
+    const release = (refund: readonly RateLimitKey[], clear: readonly RateLimitKey[]) => this.release(counted, refund, clear);
+    return { delayMs: progressiveDelayMs(counted, this.settings.delay), refund: (keys = RATE_LIMIT_KEYS) => release(keys, []), release };
   }
 
-  private pass(counted: Counted[]): RateLimitPass {
-    const quietly = (work: Promise<unknown>) => work.catch(() => undefined);
-    const pick = (keys: readonly RateLimitKey[]) => counted.filter(({ key }) => keys.includes(key));
-    return {
-      delayMs: this.delayFor(counted),
-      refund: async (keys = RATE_LIMIT_KEYS) => {
-        await Promise.all(pick(keys).map(({ limiter, id }) => quietly(limiter.reward(id))));
-      },
-      reset: async (keys) => {
-        await Promise.all(pick(keys).map(({ limiter, id }) => quietly(limiter.delete(id))));
-      },
-    };
+  /**
+   * Gives back the points `counted` took under the `refund` keys and deletes the `clear`
+   * keys' counters: those the script took in one round trip, the others (and all of them
+   * when Redis cannot take them) one by one where they were counted. Never fails.
+   */
+  private async release(counted: readonly Counted[], refund: readonly RateLimitKey[], clear: readonly RateLimitKey[]): Promise<void> {
+    const giveBack = counted.filter(({ key }) => refund.includes(key));
+    const cleared = counted.filter(({ key }) => clear.includes(key));
+    const storedOf = (entries: Counted[]) => entries.flatMap(({ stored }) => (stored ? [stored] : []));
+    const inRedis = await releaseLimits(this.redis, storedOf(giveBack), storedOf(cleared).map(({ key }) => key), this.settings.redisTimeoutMs);
+    const left = (entries: Counted[]) => (inRedis ? entries.filter(({ stored }) => !stored) : entries);
+    await Promise.all([...left(giveBack).map(({ limiter, id }) => quietly(limiter.reward(id))), ...left(cleared).map(({ limiter, id }) => quietly(limiter.delete(id)))]);
   }
 }

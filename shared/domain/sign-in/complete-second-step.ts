@@ -1,7 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hashToken } from '../../crypto/random-token.js';
-import { hasEmailSignedInFromIpPrefix } from '../../db/queries/login-attempts.js';
-import { canonicalEmail } from '../email-address.js';
 import { withTransaction, type PoolClient } from '../../db/pool.js';
 import { consumeMfaChallenge, countFailedMfaAnswer, findLiveMfaChallengeUser, lockLiveMfaChallenge, type ChallengePurpose, type MfaChallenge } from '../../db/queries/mfa-challenges.js';
 import { lockUserForSecondStep } from '../../db/queries/users.js';
@@ -14,6 +12,7 @@ import { openSession, type IssuedTokens } from '../open-session.js';
 import { refusalOf, recordLoginFailure, refuse, type LoginFailureReason } from './sign-in-refusals.js';
 import { MFA_TOKEN_MAX_FAILURES } from './start-second-step.js';
 import type { RateLimitPass } from '../../rate-limit/rate-limits.js';
+import { consumeSignInLimits, releaseSignInLimits } from '../../rate-limit/sign-in-limits.js';
 
 export type SecondStepDeps = Pick<Services, 'pool' | 'accessTokens' | 'config' | 'rateLimits' | 'secretBox' | 'metrics'>;
 
@@ -73,20 +72,11 @@ async function judgeSecondStep(deps: SecondStepDeps, step: SecondStep, check: An
   const challengeUser = await findLiveMfaChallengeUser(deps.pool, tokenHash, step.purpose);
   const userId = step.passkeyOwner ? (challengeUser === null ? step.passkeyOwner.userId : undefined) : challengeUser;
   if (!userId) throw new AppError('invalid_token');
-  const pass = step.passkeyOwner
-    ? await deps.rateLimits.consume('login', { ip: step.client.ip, account: step.passkeyOwner.email }, { isKnownNetwork: () => hasEmailSignedInFromIpPrefix(deps.pool, canonicalEmail(step.passkeyOwner!.email), step.client.ip), log: step.log })
-    : await deps.rateLimits.consume('mfa', { ip: step.client.ip, account: userId }, { log: step.log });
-  // A passkey sign-in is a sign-in: it spends the login_success limits as a right password
-  // does, taken before the work and given back unless it signs in.
-  let successes: RateLimitPass | undefined;
-  if (step.passkeyOwner) {
-    try {
-      successes = await deps.rateLimits.consume('login_success', { ip: step.client.ip, account: step.passkeyOwner.email }, { log: step.log });
-    } catch (error) {
-      await pass.refund();
-      throw error;
-    }
-  }
+  // A passkey sign-in is a sign-in: it spends the login and login_success limits as a
+  // right password does, taken before the work and given back unless it signs in.
+  const { pass, successes }: { pass: RateLimitPass; successes?: RateLimitPass } = step.passkeyOwner
+    ? await consumeSignInLimits(deps, step.passkeyOwner.email, step.client.ip, step.log)
+    : { pass: await deps.rateLimits.consume('mfa', { ip: step.client.ip, account: userId }, { log: step.log }) };
   try {
     return await answerSecondStep(deps, step, check, { userId, tokenHash, pass });
   } catch (error) {
@@ -133,7 +123,7 @@ async function answerSecondStep(deps: SecondStepDeps, step: SecondStep, check: A
     await recordLoginFailure(deps.pool, userId, { ...attempt, email: outcome.wrong.email }, outcome.wrong.reason);
     throw new AppError(step.passkeyOwner ? 'invalid_credentials' : 'invalid_code');
   }
-  if (step.passkeyOwner) await Promise.all([pass.refund(['ip', 'account']), pass.reset(['ip_account'])]);
+  if (step.passkeyOwner) await releaseSignInLimits(pass);
   else await pass.refund();
   return outcome.issued;
 }
