@@ -15,6 +15,7 @@ import path from 'node:path';
 import argon2 from 'argon2';
 import pg from 'pg';
 import { loadConfig } from '../shared/config/config.js';
+import { claimScoring } from '../workers/relay/settle-batch.js';
 import { createPool, withTransaction, type Pool } from '../shared/db/pool.js';
 import { searchAuditLogs } from '../shared/db/queries/audit-logs.js';
 import { claimOutboxBatch, markOutboxPublished } from '../shared/db/queries/outbox.js';
@@ -337,7 +338,7 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
     const marks: number[] = [];
     for (;;) {
       let started = performance.now();
-      const rows = await claimOutboxBatch(recorded[side].pool, 50, 30);
+      const rows = await claimOutboxBatch(recorded[side].pool, 50, 30, claimScoring(config.anomaly));
       claims.push(performance.now() - started);
       if (rows.length === 0) break;
       started = performance.now();

@@ -187,18 +187,27 @@ describe('audit', () => {
       }
     });
 
-    it('leaves the audit row of an event its job would refuse to that job, and marks the rest of the batch', async () => {
+    it('leaves the reactions of an event its jobs would refuse to those jobs, and claims and marks the rest of the batch', async () => {
       const userId = crypto.randomUUID();
       const good = createEvent('ProfileUpdated', userId, { fields: 'display_name' });
       const bad = createEvent('ProfileUpdated', userId, { fields: 'display_name' });
-      for (const event of [good, bad]) await insertOutboxEvent(pool(), event);
+      const badLogin = createEvent('LoginSucceeded', userId, { session_id: crypto.randomUUID(), attempt_id: '1' });
+      for (const event of [good, bad, badLogin]) await insertOutboxEvent(pool(), event);
       // Written some other way (an older release, a hand-made row): data the schema refuses.
       await pool().query(`UPDATE outbox SET payload = jsonb_set(payload, '{data,fields}', '42') WHERE event_id = $1`, [bad.event_id]);
-      const settled = await settleBatch(pool(), { confirmed: await claimedRowsOf(userId), failures: [] }, { maxAttempts: 5, anomaly: testApp().services.config.anomaly });
-      expect(settled.reactions.map((reaction) => [reaction.event_id, reaction.job_name])).to.deep.equal([[bad.event_id, 'write-audit-log']]);
+      // An attempt id that is no number: the claim reading its features must not fail the batch.
+      await pool().query(`UPDATE outbox SET payload = jsonb_set(payload, '{data,attempt_id}', '"1; DROP"') WHERE event_id = $1`, [badLogin.event_id]);
+      const claimed = await claimedRowsOf(userId);
+      expect(claimed.find((row) => row.event_id === badLogin.event_id)!.features).to.equal(null);
+      const settled = await settleBatch(pool(), { confirmed: claimed, failures: [] }, { maxAttempts: 5, anomaly: testApp().services.config.anomaly });
+      expect(settled.reactions.map((reaction) => [reaction.event_id, reaction.job_name])).to.have.deep.members([
+        [bad.event_id, 'write-audit-log'],
+        [badLogin.event_id, 'score-login'],
+        [badLogin.event_id, 'write-audit-log'],
+      ]);
       expect((await auditRowsOf(userId)).map((row) => row.event_id)).to.deep.equal([good.event_id]);
       const { rows } = await pool().query('SELECT event_id FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL', [userId]);
-      expect(rows).to.have.length(2);
+      expect(rows).to.have.length(3);
     });
 
     it('writes one row per event when the event is published twice, and none when its reactions were recorded before the mark', async () => {

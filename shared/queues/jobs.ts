@@ -89,6 +89,11 @@ export function reactionsFor(type: EventType): JobName[] {
   return [...(EVENT_REACTIONS[type] ?? []), 'write-audit-log'];
 }
 
+/** The event types whose reactions include `job`. */
+export function typesReactingWith(job: JobName): EventType[] {
+  return EVENT_TYPES.filter((type) => reactionsFor(type).includes(job));
+}
+
 /** reactionsFor() of every event type, as the parallel arrays the relay's statements take. */
 export const REACTION_JOBS: { types: EventType[]; jobNames: JobName[] } = {
   types: EVENT_TYPES.flatMap((type) => reactionsFor(type).map(() => type)),

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics/metrics.js';
 import type { Leadership } from './leader-lock.js';
 import { BatchSettler } from './batch-settler.js';
+import { claimScoring } from './settle-batch.js';
 import { publishBatch, type PublishOutcome } from './publish-batch.js';
 import type { ReactionLane } from './reaction-lane.js';
 import type { RelayChannel } from './relay-channel.js';
@@ -65,12 +66,14 @@ export async function drainOutbox(ctx: DrainContext, leadership: Leadership): Pr
     const forget = () => void set.delete(task);
     task.then(forget, forget);
   };
+  // The claim reads the login events' features too: the mark scores the plain ones (settleBatch).
+  const scoring = claimScoring(ctx.anomaly);
   const interrupted = Promise.race([ctx.stopped, leadership.lost]).then(() => undefined);
   const active = () => leadership.isHeld() && !ctx.isStopping();
   /** Claims the next batch; undefined after a failure (logged). */
   const claim = async (): Promise<ClaimedOutboxRow[] | undefined> => {
     try {
-      return await claimOutboxBatch(leadership.client, settings.batchSize, settings.leaseSeconds);
+      return await claimOutboxBatch(leadership.client, settings.batchSize, settings.leaseSeconds, scoring);
     } catch (error) {
       if (leadership.isHeld()) {
         log.warn({ reason: (error as Error).message }, 'claiming outbox rows failed; retrying');

@@ -28,7 +28,8 @@ export interface LoginAttemptFeatureRow {
   success: boolean;
   ip_addr: string | null;
   user_agent: string | null;
-  created_at: Date;
+  /** A Date; an ISO string where the row was read as JSON (the relay's claim). */
+  created_at: Date | string;
   has_prior_success: boolean;
   known_ip_prefix: boolean;
   known_user_agent: boolean;
@@ -51,14 +52,25 @@ export async function findLoginAttemptFeatures(
   ids: string[],
   windows: { velocitySeconds: number; guardSeconds: number },
 ): Promise<LoginAttemptFeatureRow[]> {
+  const { rows } = await db.query<LoginAttemptFeatureRow>({
+    name: 'find-login-attempt-features',
+    text: `WITH a AS (SELECT * FROM login_attempts WHERE id = ANY($1::bigint[])) ${loginAttemptFeaturesSql('$2', '$3')}`,
+    values: [ids, windows.velocitySeconds, windows.guardSeconds],
+  });
+  return rows;
+}
+
+/**
+ * The SELECT of findLoginAttemptFeatures over the attempts of a relation named `a` (a
+ * CTE of the caller's statement), the windows' seconds in the parameters named: a
+ * LoginAttemptFeatureRow per attempt. The relay's claim reads it in its own statement.
+ */
+export function loginAttemptFeaturesSql(velocitySeconds: string, guardSeconds: string): string {
   // Every look at the past is an indexed probe that stops at its first match, so the
   // cost does not grow with the account's history: the last earlier success
   // (login_attempts_user_successes_idx), a success from this prefix or user agent (the
   // partial indexes of 006), and failures within the windows.
-  const { rows } = await db.query<LoginAttemptFeatureRow>({
-    name: 'find-login-attempt-features',
-    text: `WITH a AS (SELECT * FROM login_attempts WHERE id = ANY($1::bigint[]))
-     SELECT a.id, a.user_id, a.success, host(a.ip_addr) AS ip_addr, a.user_agent, a.created_at,
+  return `SELECT a.id::text AS id, a.user_id, a.success, host(a.ip_addr) AS ip_addr, a.user_agent, a.created_at,
             last_success.created_at IS NOT NULL AS has_prior_success,
             EXISTS (SELECT 1 FROM login_attempts p
                      WHERE p.user_id = a.user_id AND p.success AND p.disowned_at IS NULL AND p.ip_prefix = a.ip_prefix AND p.id < a.id) AS known_ip_prefix,
@@ -66,23 +78,20 @@ export async function findLoginAttemptFeatures(
                      WHERE p.user_id = a.user_id AND p.success AND p.disowned_at IS NULL AND p.user_agent = a.user_agent AND p.id < a.id) AS known_user_agent,
             (SELECT count(*)::int FROM login_attempts f
               WHERE f.user_id = a.user_id AND NOT f.success AND f.id < a.id
-                AND f.created_at > a.created_at - make_interval(secs => $2)) AS account_failures,
+                AND f.created_at > a.created_at - make_interval(secs => ${velocitySeconds})) AS account_failures,
             (SELECT count(*)::int FROM login_attempts f
               WHERE f.ip_addr = a.ip_addr AND NOT f.success AND f.id < a.id
-                AND f.created_at > a.created_at - make_interval(secs => $2)) AS ip_failures,
+                AND f.created_at > a.created_at - make_interval(secs => ${velocitySeconds})) AS ip_failures,
             (SELECT count(*)::int FROM login_attempts f
               WHERE f.user_id = a.user_id AND NOT f.success AND f.id <= a.id
-                AND f.created_at > a.created_at - make_interval(secs => $3)) AS guard_window_failures,
+                AND f.created_at > a.created_at - make_interval(secs => ${guardSeconds})) AS guard_window_failures,
             extract(epoch FROM a.created_at - last_success.created_at)::float8 AS seconds_since_last_success,
             EXISTS (SELECT 1 FROM account_guards g
                      WHERE g.user_id = a.user_id AND g.guarded_until <= now() AND g.released_at IS NULL) AS guard_lapsed
        FROM a LEFT JOIN LATERAL (
               SELECT p.created_at FROM login_attempts p
                WHERE p.user_id = a.user_id AND p.success AND p.id < a.id
-               ORDER BY p.id DESC LIMIT 1) last_success ON true`,
-    values: [ids, windows.velocitySeconds, windows.guardSeconds],
-  });
-  return rows;
+               ORDER BY p.id DESC LIMIT 1) last_success ON true`;
 }
 
 /** Stores an attempt's risk score and its reasons (a re-score overwrites with the same). */

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { Queryable } from '../pool.js';
 import type { NewAuditLog } from './audit-logs.js';
 import type { Reaction } from './reactions.js';
+import { loginAttemptFeaturesSql, type LoginAttemptFeatureRow } from './login-attempts.js';
 import { AUDITED_AT_MARK, SCORED_AT_MARK } from '../../queues/jobs.js';
 
 /** Writes an event in the caller's transaction, beside the change it describes; the relay publishes it to EVENTS_EXCHANGE. */
@@ -35,6 +36,12 @@ export interface ClaimedOutboxRow {
   type: string;
   body: string;
   created_at: Date;
+  /**
+   * For a login event claimed with its attempt's features (claimOutboxBatch given
+   * `scoring`): what login_attempts says about the attempt it names; null when the
+   * attempt is gone. Absent otherwise.
+   */
+  features?: LoginAttemptFeatureRow | null;
 }
 
 /** A failed publish: `counts` when the failure belongs to the row (a nack, a missing exchange) rather than to the broker being away. */
@@ -56,24 +63,57 @@ export interface OutboxFailureState {
 /** The relay's claim also runs on its leader-lock connection, a plain pg.Client. */
 type RelayDb = Queryable | pg.Client;
 
+/** What the claim reads beside the rows: the features of the attempts the scored event types name (SCORED_AT_MARK). */
+export interface ClaimScoring {
+  /** The event types whose data.attempt_id names a login attempt to score. */
+  types: string[];
+  velocitySeconds: number;
+  guardSeconds: number;
+}
+
 /**
  * Claims up to `limit` unpublished, not set-aside, unleased rows in id order and leases
  * them for `leaseSeconds`: one statement, so one short transaction. SKIP LOCKED keeps it
- * from waiting on a row another transaction holds.
+ * from waiting on a row another transaction holds. Given `scoring`, the same statement
+ * reads the features of the attempt each login event names (loginAttemptFeaturesSql),
+ * which depend only on the attempts before it, so the mark can store a plain sign-in's
+ * score without a statement of its own.
  */
-export async function claimOutboxBatch(db: RelayDb, limit: number, leaseSeconds: number): Promise<ClaimedOutboxRow[]> {
-  const { rows } = await db.query<ClaimedOutboxRow>({
-    name: 'claim-outbox-batch',
-    text: `WITH claimed AS (
+export async function claimOutboxBatch(db: RelayDb, limit: number, leaseSeconds: number, scoring?: ClaimScoring): Promise<ClaimedOutboxRow[]> {
+  const claim = `WITH claimed AS (
        UPDATE outbox o SET locked_until = now() + make_interval(secs => $2)
          FROM (SELECT id FROM outbox
                 WHERE published_at IS NULL AND failed_at IS NULL
                   AND (locked_until IS NULL OR locked_until < now())
                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) c
         WHERE o.id = c.id
-        RETURNING o.id, o.event_id, o.topic, o.type, o.payload::text AS body, o.created_at)
-     SELECT * FROM claimed ORDER BY id`,
-    values: [limit, leaseSeconds],
+        RETURNING o.id, o.event_id, o.topic, o.type, o.payload, o.created_at)`;
+  if (!scoring) {
+    const { rows } = await db.query<ClaimedOutboxRow>({
+      name: 'claim-outbox-batch',
+      text: `${claim} SELECT id, event_id, topic, type, payload::text AS body, created_at FROM claimed ORDER BY id`,
+      values: [limit, leaseSeconds],
+    });
+    return rows;
+  }
+  const { rows } = await db.query<ClaimedOutboxRow>({
+    name: 'claim-outbox-batch-scoring',
+    // The attempt id is read from the stored event only where it is one: a malformed
+    // payload (its job refuses it) must not fail the whole claim. CASE keeps the cast after the test.
+    text: `${claim},
+     named AS (
+       SELECT c.id AS outbox_id,
+              CASE WHEN c.payload #>> '{data,attempt_id}' ~ '^[0-9]{1,18}$' THEN (c.payload #>> '{data,attempt_id}')::bigint END AS attempt_id
+         FROM claimed c WHERE c.type = ANY($3::text[])),
+     a AS (SELECT la.* FROM login_attempts la WHERE la.id IN (SELECT attempt_id FROM named)),
+     features AS (${loginAttemptFeaturesSql('$4', '$5')})
+     SELECT c.id, c.event_id, c.topic, c.type, c.payload::text AS body, c.created_at,
+            CASE WHEN n.outbox_id IS NOT NULL THEN to_jsonb(f) END AS features
+       FROM claimed c
+       LEFT JOIN named n ON n.outbox_id = c.id
+       LEFT JOIN features f ON f.id = n.attempt_id::text
+      ORDER BY c.id`,
+    values: [limit, leaseSeconds, scoring.types, scoring.velocitySeconds, scoring.guardSeconds],
   });
   return rows;
 }

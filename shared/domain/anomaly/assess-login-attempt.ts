@@ -1,11 +1,11 @@
 import type { Config } from '../../config/config.js';
-import type { Pool, PoolClient, Queryable } from '../../db/pool.js';
+import type { Pool, PoolClient } from '../../db/pool.js';
 import { storeLoginAttemptScoreCompletingReaction, updateLoginAttemptScore } from '../../db/queries/login-attempts.js';
 import type { MarkScoreRow } from '../../db/queries/outbox.js';
 import { insertReactions, type Reaction } from '../../db/queries/reactions.js';
 import type { JobPayloads } from '../../queues/jobs.js';
 import { guardAccountOnFailureBurst, isFailureBurst, releaseLapsedGuard } from './guard-account.js';
-import { loadLoginFeatures, loadLoginFeaturesOf, type ScoredAttempt } from './login-features.js';
+import { loadLoginFeatures, type ScoredAttempt } from './login-features.js';
 import { scoreLoginAttempt, type RiskScore } from './score-login-attempt.js';
 
 export interface Assessment extends RiskScore {
@@ -91,19 +91,18 @@ export async function assessPlainLoginAttempt(
 
 /**
  * The plain assessments (storing the score is all they do) of a batch of score-login
- * events, their features read in one statement, for the relay to store with the mark
- * that records the reactions (SCORED_AT_MARK), so a plain sign-in costs no job. An event
- * whose attempt is gone or names no account has nothing to score (score null), and its
- * reaction is done, as the worker's would be. Events whose assessment acts are left
- * out: their jobs take the transactional path (assessLoginAttempt).
+ * events, from their attempts' features as the relay's claim read them (by attempt id;
+ * an attempt that is gone or names no account is absent), for the relay to store with
+ * the mark that records the reactions (SCORED_AT_MARK), so a plain sign-in costs no job
+ * and no statement of its own. An event whose attempt is absent has nothing to score
+ * (score null), and its reaction is done, as the worker's would be. Events whose
+ * assessment acts are left out: their jobs take the transactional path (assessLoginAttempt).
  */
-export async function assessPlainLoginAttempts(
-  db: Queryable,
+export function assessPlainLoginAttempts(
   settings: Config['anomaly'],
   events: Array<JobPayloads['score-login']>,
-): Promise<MarkScoreRow[]> {
-  if (events.length === 0) return [];
-  const attempts = await loadLoginFeaturesOf(db, settings, events.map((event) => event.data.attempt_id));
+  attempts: ReadonlyMap<string, ScoredAttempt>,
+): MarkScoreRow[] {
   return events.flatMap((event): MarkScoreRow[] => {
     const attempt = attempts.get(event.data.attempt_id);
     if (!attempt) return [{ eventId: event.event_id, attemptId: event.data.attempt_id, score: null, reasons: [] }];

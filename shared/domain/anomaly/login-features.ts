@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config.js';
 import type { Queryable } from '../../db/pool.js';
-import { findLoginAttemptFeatures } from '../../db/queries/login-attempts.js';
+import { findLoginAttemptFeatures, type LoginAttemptFeatureRow } from '../../db/queries/login-attempts.js';
 import type { LoginFeatures } from './score-login-attempt.js';
 
 export interface ScoredAttempt {
@@ -15,39 +15,41 @@ export interface ScoredAttempt {
   guardLapsed: boolean;
 }
 
+/** An attempt's features as scoring reads them; undefined when it belongs to no account. */
+export function scoredAttemptOf(row: LoginAttemptFeatureRow): ScoredAttempt | undefined {
+  if (!row.user_id) return undefined;
+  return {
+    id: row.id,
+    userId: row.user_id,
+    success: row.success,
+    createdAt: new Date(row.created_at),
+    guardWindowFailures: row.guard_window_failures,
+    guardLapsed: row.guard_lapsed,
+    features: {
+      hasPriorSuccess: row.has_prior_success,
+      newIpPrefix: !row.known_ip_prefix,
+      newUserAgent: !row.known_user_agent,
+      accountFailures: row.account_failures,
+      ipFailures: row.ip_failures,
+      secondsSinceLastSuccess: row.seconds_since_last_success,
+    },
+  };
+}
+
 /**
  * The features of attempts derived in SQL from their accounts' history in
  * login_attempts, by attempt id; an attempt that is gone (pruned) or belongs to no
  * account is absent.
  */
-export async function loadLoginFeaturesOf(
-  db: Queryable,
-  settings: Config['anomaly'],
-  attemptIds: string[],
-): Promise<Map<string, ScoredAttempt>> {
+export async function loadLoginFeaturesOf(db: Queryable, settings: Config['anomaly'], attemptIds: string[]): Promise<Map<string, ScoredAttempt>> {
   const rows = await findLoginAttemptFeatures(db, attemptIds, {
     velocitySeconds: settings.velocityWindowSeconds,
     guardSeconds: settings.guardWindowSeconds,
   });
   const attempts = new Map<string, ScoredAttempt>();
   for (const row of rows) {
-    if (!row.user_id) continue;
-    attempts.set(row.id, {
-      id: row.id,
-      userId: row.user_id,
-      success: row.success,
-      createdAt: row.created_at,
-      guardWindowFailures: row.guard_window_failures,
-      guardLapsed: row.guard_lapsed,
-      features: {
-        hasPriorSuccess: row.has_prior_success,
-        newIpPrefix: !row.known_ip_prefix,
-        newUserAgent: !row.known_user_agent,
-        accountFailures: row.account_failures,
-        ipFailures: row.ip_failures,
-        secondsSinceLastSuccess: row.seconds_since_last_success,
-      },
-    });
+    const attempt = scoredAttemptOf(row);
+    if (attempt) attempts.set(attempt.id, attempt);
   }
   return attempts;
 }
