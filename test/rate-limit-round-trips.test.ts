@@ -9,6 +9,7 @@ import { SHARED_REDIS_URL, removeTestKeys, testPrefix } from './support/redis-ke
 import { startOwnRedis, type OwnRedis } from './support/redis-server.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait-for.js';
+import { monitorRedis } from './support/redis-monitor.js';
 
 function randomIpv4(): string {
   return `198.51.${crypto.randomInt(256)}.${crypto.randomInt(1, 255)}`;
@@ -20,22 +21,22 @@ function randomIpv4(): string {
  * may use the shared Redis meanwhile; their keys carry other prefixes.
  */
 class PrefixMonitor {
-  private readonly seen: string[][] = [];
   private sentinels = 0;
 
   private constructor(
-    private readonly monitor: Redis,
+    private readonly monitor: { stop(): void },
     private readonly probe: Redis,
     private readonly tag: string,
-  ) {
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source !== 'lua' && args.some((arg) => arg.includes(tag))) this.seen.push(args);
-    });
-  }
+    private readonly seen: string[][],
+  ) {}
 
   static async start(prefix: string): Promise<PrefixMonitor> {
-    const monitor = await new Redis(SHARED_REDIS_URL).monitor();
-    return new PrefixMonitor(monitor, new Redis(SHARED_REDIS_URL), `{${prefix}}:rl:`);
+    const tag = `{${prefix}}:rl:`;
+    const seen: string[][] = [];
+    const monitor = await monitorRedis(SHARED_REDIS_URL, ({ source, args }) => {
+      if (source !== 'lua' && args.some((arg) => arg.includes(tag))) seen.push(args);
+    });
+    return new PrefixMonitor(monitor, new Redis(SHARED_REDIS_URL), tag, seen);
   }
 
   /** The commands sent since the last call: MONITOR lists them in the order Redis ran them, so once a marker sent now is seen, all of them are. */
@@ -48,7 +49,7 @@ class PrefixMonitor {
   }
 
   stop(): void {
-    this.monitor.disconnect();
+    this.monitor.stop();
     this.probe.disconnect();
   }
 }
