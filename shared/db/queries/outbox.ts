@@ -37,9 +37,9 @@ export interface ClaimedOutboxRow {
   body: string;
   created_at: Date;
   /**
-   * For a login event claimed with its attempt's features (claimOutboxBatch given
-   * `scoring`): what login_attempts says about the attempt it names; null when the
-   * attempt is gone. Absent otherwise.
+   * Read by a claim given `scoring` (claimOutboxBatch): for a login event, what
+   * login_attempts says about the attempt it names, null when the attempt is gone; null
+   * for every other event. Absent from a claim without `scoring`.
    */
   features?: LoginAttemptFeatureRow | null;
 }

@@ -37,24 +37,13 @@ export function scoredAttemptOf(row: LoginAttemptFeatureRow): ScoredAttempt | un
 }
 
 /**
- * The features of attempts derived in SQL from their accounts' history in
- * login_attempts, by attempt id; an attempt that is gone (pruned) or belongs to no
- * account is absent.
+ * The features of one attempt derived in SQL from its account's history in
+ * login_attempts; undefined when the attempt is gone (pruned) or belongs to no account.
  */
-export async function loadLoginFeaturesOf(db: Queryable, settings: Config['anomaly'], attemptIds: string[]): Promise<Map<string, ScoredAttempt>> {
-  const rows = await findLoginAttemptFeatures(db, attemptIds, {
+export async function loadLoginFeatures(db: Queryable, settings: Config['anomaly'], attemptId: string): Promise<ScoredAttempt | undefined> {
+  const [row] = await findLoginAttemptFeatures(db, [attemptId], {
     velocitySeconds: settings.velocityWindowSeconds,
     guardSeconds: settings.guardWindowSeconds,
   });
-  const attempts = new Map<string, ScoredAttempt>();
-  for (const row of rows) {
-    const attempt = scoredAttemptOf(row);
-    if (attempt) attempts.set(attempt.id, attempt);
-  }
-  return attempts;
-}
-
-/** loadLoginFeaturesOf one attempt; undefined when it is gone or belongs to no account. */
-export async function loadLoginFeatures(db: Queryable, settings: Config['anomaly'], attemptId: string): Promise<ScoredAttempt | undefined> {
-  return (await loadLoginFeaturesOf(db, settings, [attemptId])).get(attemptId);
+  return row && scoredAttemptOf(row);
 }
