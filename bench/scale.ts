@@ -327,23 +327,32 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
   add('anomaly scoring, ordinary account', 'ms', await bothSides(states, scoring(async (state) => byEmail(state, state.users[0]!.email))));
   add(`anomaly scoring, account with ${counts.heavyAttempts} attempts`, 'ms', await bothSides(states, scoring(async (state) => byEmail(state, scaleEmail(HEAVY_USER)))));
 
-  // The relay's claim and mark with the published rows beside 500 pending ones.
+  // The relay's claim and mark with the published rows beside pending ones. The relay
+  // claims on one session (its leader lock's) and reuses the prepared statements, so they
+  // are timed on one client after 5 warm-up batches: planning a statement afresh is not
+  // what a claim costs in production (it made the full side look 1.9 times slower).
   const relay = { claim: { empty: 0, full: 0 }, mark: { empty: 0, full: 0 } };
+  const WARM_UP_BATCHES = 5;
   for (const side of SIDES) {
     const state = states[side];
     await state.pool.query(
-      `INSERT INTO outbox (aggregate_id, topic, type, payload) SELECT ${userId('i')}, 'user.events', 'ProfileUpdated', '{}'::jsonb FROM generate_series(1, 500) i`,
+      `INSERT INTO outbox (aggregate_id, topic, type, payload) SELECT ${userId('i')}, 'user.events', 'ProfileUpdated', '{}'::jsonb FROM generate_series(1, 750) i`,
     );
+    const client = await recorded[side].pool.connect();
     const claims: number[] = [];
     const marks: number[] = [];
-    for (;;) {
-      let started = performance.now();
-      const rows = await claimOutboxBatch(recorded[side].pool, 50, 30, claimScoring(config.anomaly));
-      claims.push(performance.now() - started);
-      if (rows.length === 0) break;
-      started = performance.now();
-      await markOutboxPublished(recorded[side].pool, rows.map((r) => r.id), REACTION_JOBS);
-      marks.push(performance.now() - started);
+    try {
+      for (let batch = 0; ; batch++) {
+        let started = performance.now();
+        const rows = await claimOutboxBatch(client, 50, 30, claimScoring(config.anomaly));
+        if (batch >= WARM_UP_BATCHES) claims.push(performance.now() - started);
+        if (rows.length === 0) break;
+        started = performance.now();
+        await markOutboxPublished(client, rows.map((r) => r.id), REACTION_JOBS);
+        if (batch >= WARM_UP_BATCHES) marks.push(performance.now() - started);
+      }
+    } finally {
+      client.release();
     }
     relay.claim[side] = median(claims);
     relay.mark[side] = median(marks);
