@@ -327,10 +327,11 @@ export async function runScaleBench({ progress = console.log, defer = () => unde
   add('anomaly scoring, ordinary account', 'ms', await bothSides(states, scoring(async (state) => byEmail(state, state.users[0]!.email))));
   add(`anomaly scoring, account with ${counts.heavyAttempts} attempts`, 'ms', await bothSides(states, scoring(async (state) => byEmail(state, scaleEmail(HEAVY_USER)))));
 
-  // The relay's claim and mark with the published rows beside pending ones. The relay
-  // claims on one session (its leader lock's) and reuses the prepared statements, so they
-  // are timed on one client after 5 warm-up batches: planning a statement afresh is not
-  // what a claim costs in production (it made the full side look 1.9 times slower).
+  // The relay's claim and mark with the published rows beside pending ones. In production
+  // the claim runs on one session (the leader lock's) and the mark on long-lived pool
+  // connections, each reusing its prepared statement; so both are timed on one client
+  // after 5 warm-up batches. Planning a statement afresh (about 3 ms on the full side) is
+  // not what a claim costs there.
   const relay = { claim: { empty: 0, full: 0 }, mark: { empty: 0, full: 0 } };
   const WARM_UP_BATCHES = 5;
   for (const side of SIDES) {
